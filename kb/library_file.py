@@ -1,0 +1,422 @@
+"""The library file (`careline-library/1`): import as one atomic upsert by key, export back.
+
+The same functions serve `manage.py import_library` / `export_library` and the admin's upload and
+download. A bad file is rejected whole: every problem is reported with the entry and field it
+concerns, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.dateparse import parse_datetime
+
+from kb import services
+from kb.channels import Channel
+from kb.models import Brand, Example, Issue, Response
+from kb.services import User
+
+FORMAT = "careline-library/1"
+
+_TOP_FIELDS = {"format": str, "brands": list, "issues": list}
+_BRAND_FIELDS = {"key": str, "name": str, "handle": str}
+_ISSUE_FIELDS = {
+    "key": str,
+    "brand": (str, type(None)),
+    "title": str,
+    "description": str,
+    "tags": list,
+    "private_channel": bool,
+    "active": bool,
+    "examples": list,
+    "responses": list,
+}
+_RESPONSE_FIELDS = {
+    "key": str,
+    "channel": str,
+    "status": str,
+    "text": str,
+    "language": str,
+    "valid_from": (str, type(None)),
+    "valid_until": (str, type(None)),
+}
+_REQUIRED = {"brand": ("key", "name", "handle"), "issue": ("key", "title"), "response": ("key", "text")}
+
+
+class LibraryFileError(Exception):
+    """The file cannot be imported; `errors` says where and why, one line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def summary(self) -> str:
+        verb = "would change" if self.dry_run else "changed"
+        if not self.changes:
+            return "Library is up to date: nothing to change."
+        return f"{len(self.changes)} change(s) {verb}:\n" + "\n".join(f"  {line}" for line in self.changes)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def library_parse(raw: bytes | str) -> dict[str, Any]:
+    """Decode a library file, or raise LibraryFileError saying where the JSON breaks."""
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise LibraryFileError(["file: not UTF-8 text"]) from None
+    except json.JSONDecodeError as exc:
+        raise LibraryFileError([f"file: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]) from None
+    if not isinstance(data, dict):
+        raise LibraryFileError(["file: must be a JSON object with format, brands and issues"])
+    return data
+
+
+def library_import(
+    *, data: dict[str, Any], prune: bool = False, dry_run: bool = False, user: User | None = None
+) -> ImportReport:
+    """Upsert brands, issues, examples and responses by key, in one transaction.
+
+    `prune` also retires issues, responses and examples the file no longer names. `dry_run`
+    does all the work, reports it, and rolls it back. Raises LibraryFileError (nothing written)
+    when any entry is invalid.
+    """
+    if not services.can_approve(user):
+        raise PermissionDenied("Only editors may import a library: a file can approve responses.")
+    errors = _check_structure(data)
+    if errors:
+        raise LibraryFileError(errors)
+    importer = _Importer(user=user, prune=prune)
+    report = ImportReport(dry_run=dry_run, changes=importer.changes)
+    try:
+        with transaction.atomic(), services.library_batch():
+            importer.run(data)
+            if importer.errors:
+                raise LibraryFileError(importer.errors)
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return report
+
+
+def library_export() -> dict[str, Any]:
+    """The whole library in the file format, in a stable order (export is byte-for-byte repeatable)."""
+    issues = Issue.objects.select_related("brand").prefetch_related("tags", "examples", "responses")
+    return {
+        "format": FORMAT,
+        "brands": [
+            {"key": brand.key, "name": brand.name, "handle": brand.handle} for brand in Brand.objects.order_by("key")
+        ],
+        "issues": [_issue_entry(issue) for issue in issues.order_by("key")],
+    }
+
+
+def library_dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _issue_entry(issue: Issue) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": issue.key}
+    if issue.brand:
+        entry["brand"] = issue.brand.key
+    entry.update(
+        title=issue.title,
+        description=issue.description,
+        tags=sorted(tag.name for tag in issue.tags.all()),
+        private_channel=issue.private_channel,
+    )
+    if not issue.is_active:
+        entry["active"] = False
+    entry["examples"] = [
+        example.text
+        for example in sorted(issue.examples.all(), key=lambda e: e.pk)
+        if example.status == Example.Status.ACTIVE
+    ]
+    entry["responses"] = [_response_entry(response) for response in sorted(issue.responses.all(), key=lambda r: r.key)]
+    return entry
+
+
+def _response_entry(response: Response) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "key": response.key,
+        "channel": response.channel,
+        "status": response.status,
+        "text": response.text,
+        "language": response.language,
+    }
+    for name in ("valid_from", "valid_until"):
+        moment = getattr(response, name)
+        if moment is not None:
+            entry[name] = moment.astimezone(UTC).isoformat()
+    return entry
+
+
+# ---- checking the file's shape ------------------------------------------------------------------
+
+
+def _check_structure(data: dict[str, Any]) -> list[str]:
+    errors = _check_fields("file", data, _TOP_FIELDS, required=("format",))
+    if "format" in data and data["format"] != FORMAT:
+        errors.append(f"file: format: must be {FORMAT!r}, got {json.dumps(data['format'])[:40]}")
+    brand_keys = _check_entries(errors, data.get("brands"), "brands", "brand", _BRAND_FIELDS)
+    response_keys: set[str] = set()
+    issues = data.get("issues") if isinstance(data.get("issues"), list) else []
+    _check_entries(errors, issues, "issues", "issue", _ISSUE_FIELDS)
+    for index, issue in enumerate(issues):
+        if not isinstance(issue, dict):
+            continue
+        where = _where("issues", index, issue)
+        brand = issue.get("brand")
+        if isinstance(brand, str) and brand not in brand_keys and not Brand.objects.filter(key=brand).exists():
+            errors.append(f"{where}: brand: unknown brand {brand!r}")
+        if not all(isinstance(tag, str) for tag in issue.get("tags", [])):
+            errors.append(f"{where}: tags: must be a list of strings")
+        examples = issue.get("examples", [])
+        if isinstance(examples, list):
+            errors += _check_examples(where, examples)
+        responses = issue.get("responses", [])
+        if isinstance(responses, list):
+            for r_index, response in enumerate(responses):
+                r_where = f"{where}: {_where('responses', r_index, response)}"
+                errors += _check_response(r_where, response, response_keys)
+    return errors
+
+
+def _check_entries(
+    errors: list[str], entries: Any, name: str, kind: str, fields: dict[str, Any]
+) -> set[str]:
+    keys: set[str] = set()
+    if not isinstance(entries, list):
+        return keys
+    for index, entry in enumerate(entries):
+        where = _where(name, index, entry)
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: must be an object")
+            continue
+        errors += _check_fields(where, entry, fields, required=_REQUIRED[kind])
+        key = entry.get("key")
+        if isinstance(key, str):
+            if key in keys:
+                errors.append(f"{where}: key: {kind} {key!r} appears more than once")
+            keys.add(key)
+    return keys
+
+
+def _check_examples(where: str, examples: list[Any]) -> list[str]:
+    errors = []
+    seen: set[str] = set()
+    for index, text in enumerate(examples):
+        if not isinstance(text, str) or not text.strip():
+            errors.append(f"{where}: examples[{index}]: must be a non-empty string")
+        elif text.strip() in seen:
+            errors.append(f"{where}: examples[{index}]: {text.strip()[:60]!r} appears more than once")
+        else:
+            seen.add(text.strip())
+    return errors
+
+
+def _check_response(where: str, response: Any, keys: set[str]) -> list[str]:
+    if not isinstance(response, dict):
+        return [f"{where}: must be an object"]
+    errors = _check_fields(where, response, _RESPONSE_FIELDS, required=_REQUIRED["response"])
+    key = response.get("key")
+    if isinstance(key, str):
+        if key in keys:
+            errors.append(f"{where}: key: response {key!r} appears more than once")
+        keys.add(key)
+    if response.get("channel", Channel.ANY) not in Channel.values:
+        errors.append(f"{where}: channel: {response.get('channel')!r} is not one of {', '.join(Channel.values)}")
+    if response.get("status", Response.Status.DRAFT) not in Response.Status.values:
+        errors.append(
+            f"{where}: status: {response.get('status')!r} is not one of {', '.join(Response.Status.values)}"
+        )
+    for name in ("valid_from", "valid_until"):
+        value = response.get(name)
+        if isinstance(value, str) and _parse_moment(value) is None:
+            errors.append(f"{where}: {name}: {value!r} is not a date-time with a time zone (ISO 8601)")
+    return errors
+
+
+def _check_fields(where: str, entry: dict[str, Any], fields: dict[str, Any], required: tuple[str, ...]) -> list[str]:
+    errors = [f"{where}: {name}: required" for name in required if name not in entry]
+    for name, value in entry.items():
+        if name not in fields:
+            errors.append(f"{where}: {name}: unknown field (expected one of {', '.join(fields)})")
+        elif not isinstance(value, fields[name]) or (fields[name] is str and name in required and not value.strip()):
+            errors.append(f"{where}: {name}: {_type_name(fields[name])} expected, got {json.dumps(value)[:40]}")
+    return errors
+
+
+def _type_name(kind: Any) -> str:
+    names = {str: "a non-empty string", bool: "true or false", list: "a list"}
+    return names.get(kind, "a string or null")
+
+
+def _where(name: str, index: int, entry: Any) -> str:
+    key = entry.get("key") if isinstance(entry, dict) else None
+    return f"{name}[{index}]" + (f" {key!r}" if isinstance(key, str) else "")
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+# ---- applying the file ----------------------------------------------------------------------------
+
+
+class _Importer:
+    """Applies a structurally valid file through the library services, noting each change."""
+
+    def __init__(self, *, user: User | None, prune: bool) -> None:
+        self.user = user
+        self.prune = prune
+        self.changes: list[str] = []
+        self.errors: list[str] = []
+
+    def run(self, data: dict[str, Any]) -> None:
+        brands = {brand.key: brand for brand in Brand.objects.all()}
+        for index, entry in enumerate(data.get("brands", [])):
+            brand = self._guard(_where("brands", index, entry), lambda e=entry: self._brand(e, brands.get(e["key"])))
+            if brand is not None:
+                brands[brand.key] = brand
+        named_issues: set[str] = set()
+        named_responses: set[str] = set()
+        for index, entry in enumerate(data.get("issues", [])):
+            where = _where("issues", index, entry)
+            issue = self._guard(where, lambda e=entry: self._issue(e, brands.get(e.get("brand") or "")))
+            named_issues.add(entry["key"])
+            named_responses.update(response["key"] for response in entry.get("responses", []))
+            if issue is not None:
+                self._examples(where, issue, entry.get("examples", []))
+                for r_index, response in enumerate(entry.get("responses", [])):
+                    r_where = f"{where}: {_where('responses', r_index, response)}"
+                    self._guard(r_where, lambda r=response: self._response(issue, r))
+        if self.prune and not self.errors:
+            self._prune(named_issues, named_responses)
+
+    def _guard(self, where: str, step: Any) -> Any:
+        try:
+            return step()
+        except ValidationError as exc:
+            messages = exc.message_dict.items() if hasattr(exc, "error_dict") else [("", exc.messages)]
+            for name, lines in messages:
+                for line in lines:
+                    self.errors.append(f"{where}: {name + ': ' if name and name != '__all__' else ''}{line}")
+        except PermissionDenied as exc:
+            self.errors.append(f"{where}: {exc}")
+        return None
+
+    def _brand(self, entry: dict[str, Any], brand: Brand | None) -> Brand:
+        fields = {name: entry[name] for name in ("name", "handle")}
+        if brand is None:
+            self.changes.append(f"+ brand {entry['key']}")
+            return services.brand_create(key=entry["key"], created_by=self.user, **fields)
+        self._note("brand", brand, fields)
+        return services.brand_update(brand=brand, updated_by=self.user, **fields)
+
+    def _issue(self, entry: dict[str, Any], brand: Brand | None) -> Issue:
+        fields = {
+            "brand": brand,
+            "title": entry["title"],
+            "description": entry.get("description", ""),
+            "private_channel": entry.get("private_channel", False),
+        }
+        tags = entry.get("tags", [])
+        issue = Issue.objects.filter(key=entry["key"]).first()
+        if issue is None:
+            self.changes.append(f"+ issue {entry['key']}")
+            issue = services.issue_create(key=entry["key"], tags=tags, created_by=self.user, **fields)
+            if not entry.get("active", True):
+                services.issue_retire(issue=issue, retired_by=self.user)
+            return issue
+        fields["is_active"] = entry.get("active", True)
+        tags_changed = sorted(set(tags)) != sorted(issue.tags.values_list("name", flat=True))
+        if self._note("issue", issue, fields, also=["tags"] if tags_changed else []):
+            services.issue_update(issue=issue, updated_by=self.user, tags=tags, **fields)
+        return issue
+
+    def _examples(self, where: str, issue: Issue, texts: list[str]) -> None:
+        existing = {example.text: example for example in issue.examples.all()}
+        wanted = [text.strip() for text in texts]
+        for index, text in enumerate(wanted):
+            example = existing.get(text)
+            e_where = f"{where}: examples[{index}]"
+            if example is None:
+                self.changes.append(f"+ example of {issue.key}: {text[:60]!r}")
+                self._guard(e_where, lambda t=text: services.example_create(issue=issue, text=t, created_by=self.user))
+            elif example.status != Example.Status.ACTIVE:
+                self.changes.append(f"~ example of {issue.key}: {text[:60]!r} active again")
+                self._guard(
+                    e_where,
+                    lambda e=example: services.example_update(
+                        example=e, updated_by=self.user, status=Example.Status.ACTIVE
+                    ),
+                )
+        if self.prune:
+            for text, example in existing.items():
+                if text not in wanted and example.status == Example.Status.ACTIVE:
+                    self.changes.append(f"- example of {issue.key}: {text[:60]!r} retired")
+                    services.example_retire(example=example, retired_by=self.user)
+
+    def _response(self, issue: Issue, entry: dict[str, Any]) -> Response:
+        fields = {
+            "issue": issue,
+            "channel": entry.get("channel", Channel.ANY),
+            "text": entry["text"],
+            "language": entry.get("language", "en"),
+            "valid_from": _parse_moment(entry.get("valid_from")),
+            "valid_until": _parse_moment(entry.get("valid_until")),
+        }
+        status = entry.get("status", Response.Status.DRAFT)
+        response = Response.objects.filter(key=entry["key"]).first()
+        if response is None:
+            self.changes.append(f"+ response {entry['key']} ({status})")
+            return services.response_create(key=entry["key"], status=status, created_by=self.user, **fields)
+        if self._note("response", response, fields):
+            # Content first, keeping the stored status; the file's status is applied just below.
+            services.response_update(response=response, updated_by=self.user, **fields)
+        if status != response.status:
+            before = response.status
+            services.response_set_status(response=response, to_status=status, user=self.user)
+            note = "" if response.status == status else " (was retired: sent to review, not straight back)"
+            self.changes.append(f"~ response {response.key}: {before} -> {response.status}{note}")
+        return response
+
+    def _prune(self, issue_keys: set[str], response_keys: set[str]) -> None:
+        for issue in Issue.objects.filter(is_active=True).exclude(key__in=issue_keys):
+            self.changes.append(f"- issue {issue.key} retired")
+            services.issue_retire(issue=issue, retired_by=self.user)
+        stale = Response.objects.exclude(key__in=response_keys).exclude(status=Response.Status.RETIRED)
+        for response in stale:
+            self.changes.append(f"- response {response.key} retired")
+            services.response_retire(response=response, retired_by=self.user)
+
+    def _note(self, kind: str, instance: Any, fields: dict[str, Any], also: list[str] | None = None) -> list[str]:
+        changed = [name for name, value in fields.items() if getattr(instance, name) != value] + (also or [])
+        if changed:
+            self.changes.append(f"~ {kind} {instance.key}: {', '.join(changed)}")
+        return changed

@@ -1,0 +1,106 @@
+"""Turning a response template into the reply an agent sends, measured as its channel counts it."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+
+import emoji
+
+from kb.channels import Channel, channel_limit
+from kb.templating import render_response_template
+
+URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
+TWITTER_URL_LENGTH = 23
+# twitter-text v3: code points in these ranges weigh 1, everything else (CJK, ...) weighs 2.
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+
+
+@dataclass(frozen=True)
+class ReplyContext:
+    """What a response template may know about the conversation."""
+
+    customer_name: str = ""
+    handle: str = ""
+    agent_name: str = ""
+    agent_initials: str = ""
+    brand_name: str = ""
+    brand_handle: str = ""
+
+    def variables(self) -> dict[str, str]:
+        values = asdict(self)
+        values["handle"] = as_handle(self.handle)
+        values["brand_handle"] = as_handle(self.brand_handle)
+        values["agent_initials"] = self.agent_initials or initials_of(self.agent_name)
+        return values
+
+
+# Shown to editors when no real conversation is at hand: a realistic, fairly long name.
+SAMPLE_CONTEXT = ReplyContext(
+    customer_name="Alexandra",
+    handle="@alexandra_travels",
+    agent_name="Sam Lee",
+    brand_name="Acme Air",
+    brand_handle="@AcmeAir",
+)
+
+
+@dataclass(frozen=True)
+class RenderedReply:
+    text: str
+    length: int
+    limit: int | None
+    fits_channel: bool
+
+
+def as_handle(value: str) -> str:
+    value = value.strip()
+    return f"@{value}" if value and not value.startswith("@") else value
+
+
+def initials_of(name: str) -> str:
+    """'Sam Lee' -> 'SL', 'Mary-Jane Watson' -> 'MJW'."""
+    return "".join(part[0] for part in re.split(r"[\s\-]+", name.strip()) if part).upper()
+
+
+def reply_length(text: str, channel: str, reply_to: str = "") -> int:
+    """Length of a reply as the channel counts it. On Twitter a URL counts 23, an emoji 2, CJK
+    characters 2, and the leading @handle of the reply is included."""
+    if channel not in (Channel.TWITTER, Channel.ANY):
+        return len(text)
+    prefix = f"{as_handle(reply_to)} " if reply_to else ""
+    return _twitter_weighted_length(prefix + text)
+
+
+def render_reply(text: str, context: ReplyContext, channel: str) -> RenderedReply:
+    """Render a response template for a conversation and check it against the channel's limit."""
+    rendered = render_response_template(text, context.variables())
+    length = reply_length(rendered, channel, reply_to=context.handle)
+    limit = channel_limit(channel)
+    return RenderedReply(rendered, length, limit, limit is None or length <= limit)
+
+
+def _twitter_weighted_length(text: str) -> int:
+    text = unicodedata.normalize("NFC", text)
+    length = 0
+    position = 0
+    for url in URL_PATTERN.finditer(text):
+        length += _weigh(text[position : url.start()]) + TWITTER_URL_LENGTH
+        position = url.end()
+    return length + _weigh(text[position:])
+
+
+def _weigh(text: str) -> int:
+    weight = 0
+    position = 0
+    for found in emoji.emoji_list(text):
+        weight += _weigh_characters(text[position : found["match_start"]]) + 2
+        position = found["match_end"]
+    return weight + _weigh_characters(text[position:])
+
+
+def _weigh_characters(text: str) -> int:
+    return sum(
+        1 if any(low <= ord(char) <= high for low, high in _LIGHT_RANGES) else 2 for char in text
+    )

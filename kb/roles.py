@@ -1,0 +1,26 @@
+"""The people who work on the library, as Django groups. Nobody's group may delete: retiring is
+the way out, so nothing disappears by accident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+
+LIBRARY_MODELS = ("brand", "tag", "issue", "example", "response")
+EDITED_BY_AUTHORS = ("issue", "example", "response")
+
+ROLES: dict[str, list[str]] = {
+    "Editors": [f"{action}_{model}" for model in LIBRARY_MODELS for action in ("add", "change", "view")]
+    + ["approve_response"],
+    "Authors": [f"{action}_{model}" for model in EDITED_BY_AUTHORS for action in ("add", "change")]
+    + [f"view_{model}" for model in LIBRARY_MODELS],
+    "Agents": [f"view_{model}" for model in LIBRARY_MODELS],
+}
+
+
+def roles_ensure(**kwargs: Any) -> None:
+    """Create the role groups with their permissions (idempotent; runs after every migrate)."""
+    for name, codenames in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(Permission.objects.filter(content_type__app_label="kb", codename__in=codenames))

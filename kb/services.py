@@ -1,0 +1,357 @@
+"""Every write to the library goes through here: admin, API, import and tasks alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_slug
+from django.db import models, transaction
+from django.utils import timezone
+
+from kb.models import Brand, Example, Issue, Response, Tag
+from kb.rendering import SAMPLE_CONTEXT, render_reply
+from kb.signals import library_changed
+
+User = AbstractBaseUser | AnonymousUser
+Status = Response.Status
+
+# (from, to): the name of the step, as editors see it in messages.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    (Status.DRAFT, Status.IN_REVIEW): "submit for review",
+    (Status.RETIRED, Status.IN_REVIEW): "submit for review",
+    (Status.IN_REVIEW, Status.APPROVED): "approve",
+    (Status.IN_REVIEW, Status.DRAFT): "send back to draft",
+    (Status.APPROVED, Status.DRAFT): "withdraw to draft",
+    (Status.RETIRED, Status.DRAFT): "reopen as draft",
+    (Status.DRAFT, Status.RETIRED): "retire",
+    (Status.IN_REVIEW, Status.RETIRED): "retire",
+    (Status.APPROVED, Status.RETIRED): "retire",
+}
+RESPONSE_CONTENT_FIELDS = ("key", "issue", "channel", "text", "language", "valid_from", "valid_until")
+ISSUE_FIELDS = ("key", "brand", "title", "description", "private_channel", "is_active")
+EXAMPLE_FIELDS = ("issue", "text", "source", "status")
+BRAND_FIELDS = ("key", "name", "handle")
+
+
+def can_approve(user: User | None) -> bool:
+    """Editors approve. No user means a trusted operator at the command line."""
+    return user is None or user.has_perm("kb.approve_response")
+
+
+_batch: ContextVar[set[int] | None] = ContextVar("library_batch", default=None)
+
+
+def library_announce_change(issue_ids: Iterable[int]) -> None:
+    """Tell subscribers (the suggestion index) which issues changed, once the transaction commits.
+    Inside `library_batch()` the announcement waits for the end of the batch."""
+    ids = frozenset(issue_ids)
+    pending = _batch.get()
+    if pending is not None:
+        pending.update(ids)
+    elif ids:
+        transaction.on_commit(lambda: library_changed.send(sender=Issue, issue_ids=ids))
+
+
+@contextmanager
+def library_batch() -> Iterator[None]:
+    """Collect the changes of many writes (an import) into a single announcement."""
+    pending: set[int] = set()
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    library_announce_change(pending)
+
+
+# ---- brands -----------------------------------------------------------------------------------
+
+
+def brand_create(*, key: str, name: str, handle: str, created_by: User | None = None) -> Brand:
+    brand = Brand(key=key, name=name, handle=handle)
+    _save(brand, user=created_by, reason="created")
+    return brand
+
+
+def brand_update(*, brand: Brand, updated_by: User | None = None, **fields: Any) -> Brand:
+    if _assign(brand, fields, BRAND_FIELDS):
+        _save(brand, user=updated_by, reason="edited")
+        library_announce_change(brand.issues.values_list("id", flat=True))
+    return brand
+
+
+# ---- issues -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_create(
+    *,
+    key: str,
+    title: str,
+    brand: Brand | None = None,
+    description: str = "",
+    tags: Iterable[str] = (),
+    private_channel: bool = False,
+    created_by: User | None = None,
+) -> Issue:
+    issue = Issue(
+        key=key,
+        brand=brand,
+        title=title,
+        description=description,
+        private_channel=private_channel,
+        created_by=_real(created_by),
+    )
+    _save(issue, user=created_by, reason="created")
+    issue_set_tags(issue=issue, tags=tags)
+    library_announce_change([issue.pk])
+    return issue
+
+
+@transaction.atomic
+def issue_update(
+    *, issue: Issue, updated_by: User | None = None, tags: Iterable[str] | None = None, **fields: Any
+) -> Issue:
+    """Change an issue's fields (and, when given, its tags). Unchanged values write nothing."""
+    changed = _assign(issue, fields, ISSUE_FIELDS)
+    if changed:
+        _save(issue, user=updated_by, reason="edited " + ", ".join(changed))
+    if tags is not None and issue_set_tags(issue=issue, tags=tags):
+        changed.append("tags")
+    if changed:
+        library_announce_change([issue.pk])
+    return issue
+
+
+def issue_retire(*, issue: Issue, retired_by: User | None = None) -> Issue:
+    """Retire an issue: it stays in the library, with its history, but is never suggested."""
+    return issue_update(issue=issue, updated_by=retired_by, is_active=False)
+
+
+def issue_restore(*, issue: Issue, restored_by: User | None = None) -> Issue:
+    return issue_update(issue=issue, updated_by=restored_by, is_active=True)
+
+
+def issue_set_tags(*, issue: Issue, tags: Iterable[str]) -> bool:
+    """Make the issue's tags exactly `tags`; returns whether anything changed."""
+    wanted = {name.strip().lower() for name in tags if name.strip()}
+    for name in wanted:
+        try:
+            validate_slug(name)
+        except ValidationError:
+            raise ValidationError({"tags": f"'{name}' is not a valid tag (letters, digits, - and _)."}) from None
+    current = set(issue.tags.values_list("name", flat=True))
+    if wanted == current:
+        return False
+    issue.tags.set([Tag.objects.get_or_create(name=name)[0] for name in sorted(wanted)])
+    return True
+
+
+# ---- examples ---------------------------------------------------------------------------------
+
+
+def example_create(
+    *,
+    issue: Issue,
+    text: str,
+    source: str = Example.Source.EDITOR,
+    status: str = Example.Status.ACTIVE,
+    created_by: User | None = None,
+) -> Example:
+    example = Example(
+        issue=issue, text=text.strip(), source=source, status=status, created_by=_real(created_by)
+    )
+    _save(example, user=created_by, reason="created")
+    library_announce_change([issue.pk])
+    return example
+
+
+def example_update(*, example: Example, updated_by: User | None = None, **fields: Any) -> Example:
+    previous_issue_id = example.issue_id
+    if "text" in fields:
+        fields["text"] = fields["text"].strip()
+    changed = _assign(example, fields, EXAMPLE_FIELDS)
+    if changed:
+        _save(example, user=updated_by, reason="edited " + ", ".join(changed))
+        library_announce_change({previous_issue_id, example.issue_id})
+    return example
+
+
+def example_retire(*, example: Example, retired_by: User | None = None) -> Example:
+    return example_update(example=example, updated_by=retired_by, status=Example.Status.RETIRED)
+
+
+# ---- responses --------------------------------------------------------------------------------
+
+
+def response_create(
+    *,
+    issue: Issue,
+    key: str,
+    text: str,
+    channel: str = "any",
+    language: str = "en",
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    status: str = Status.DRAFT,
+    created_by: User | None = None,
+) -> Response:
+    """Create a response. Only an editor may create one directly as approved."""
+    response = Response(
+        issue=issue,
+        key=key,
+        text=text,
+        channel=channel,
+        language=language,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        created_by=_real(created_by),
+    )
+    if status == Status.APPROVED:
+        _check_approval(response, created_by)
+        _mark_approved(response, created_by)
+    response.status = status
+    _save(response, user=created_by, reason="created")
+    library_announce_change([issue.pk])
+    return response
+
+
+@transaction.atomic
+def response_update(
+    *, response: Response, updated_by: User | None = None, status: str | None = None, **fields: Any
+) -> Response:
+    """Edit a response and, when `status` is given, move it through the lifecycle.
+
+    Editing the content of an approved response sends it back to review unless the editor may
+    approve it, so agents are never shown words no editor has read.
+    """
+    previous_issue_id = response.issue_id
+    changed = _assign(response, fields, RESPONSE_CONTENT_FIELDS)
+    if changed and response.status == Status.APPROVED and status is None:
+        if can_approve(updated_by):
+            _check_approval(response, updated_by)
+            _mark_approved(response, updated_by)
+        else:
+            response.status = Status.IN_REVIEW
+    if changed:
+        _save(response, user=updated_by, reason="edited " + ", ".join(changed))
+        library_announce_change({previous_issue_id, response.issue_id})
+    if status is not None and status != response.status:
+        response_transition(response=response, to_status=status, user=updated_by)
+    return response
+
+
+def response_transition(*, response: Response, to_status: str, user: User | None = None) -> Response:
+    """Move a response one step through draft -> in_review -> approved -> retired.
+
+    Raises ValidationError for a step the lifecycle does not have (a retired response never
+    becomes approved without review) and PermissionDenied when a non-editor approves.
+    """
+    step = TRANSITIONS.get((response.status, to_status))
+    if step is None:
+        raise ValidationError(
+            {
+                "status": f"{response.key}: cannot go from {Status(response.status).label.lower()} "
+                f"to {Status(to_status).label.lower()}."
+                + (" Submit it for review first." if to_status == Status.APPROVED else "")
+            },
+            code="invalid_transition",
+        )
+    if to_status == Status.APPROVED:
+        _check_approval(response, user)
+        _mark_approved(response, user)
+    response.status = to_status
+    _save(response, user=user, reason=step)
+    library_announce_change([response.issue_id])
+    return response
+
+
+def response_set_status(*, response: Response, to_status: str, user: User | None = None) -> Response:
+    """Put a response straight into a status, as a reviewed library file does. Approval still
+    takes an editor and a reply that fits; a retired response goes to review, never straight
+    back to approved."""
+    if to_status == Status.APPROVED and response.status == Status.RETIRED:
+        to_status = Status.IN_REVIEW
+    if to_status == response.status:
+        return response
+    if to_status == Status.APPROVED:
+        _check_approval(response, user)
+        _mark_approved(response, user)
+    response.status = to_status
+    _save(response, user=user, reason=f"set to {to_status} by import")
+    library_announce_change([response.issue_id])
+    return response
+
+
+def response_submit(*, response: Response, user: User | None = None) -> Response:
+    return response_transition(response=response, to_status=Status.IN_REVIEW, user=user)
+
+
+def response_approve(*, response: Response, approved_by: User | None = None) -> Response:
+    return response_transition(response=response, to_status=Status.APPROVED, user=approved_by)
+
+
+def response_retire(*, response: Response, retired_by: User | None = None) -> Response:
+    return response_transition(response=response, to_status=Status.RETIRED, user=retired_by)
+
+
+def response_revert(*, response: Response, history_id: int, reverted_by: User | None = None) -> Response:
+    """Bring back the content a response had in an earlier version. Its status is not reverted:
+    the lifecycle decides that, as for any other edit."""
+    version = response.history.get(history_id=history_id)
+    content = {field: getattr(version.instance, field) for field in RESPONSE_CONTENT_FIELDS}
+    return response_update(response=response, updated_by=reverted_by, **content)
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+
+
+def _check_approval(response: Response, user: User | None) -> None:
+    if not can_approve(user):
+        raise PermissionDenied(f"{response.key}: only editors may approve responses.")
+    response.full_clean()
+    rendered = render_reply(response.text, SAMPLE_CONTEXT, response.channel)
+    if not rendered.fits_channel:
+        raise ValidationError(
+            {
+                "text": f"{response.key}: {rendered.length} characters with a sample customer, over the "
+                f"{rendered.limit} that {response.get_channel_display()} allows."
+            },
+            code="too_long",
+        )
+
+
+def _mark_approved(response: Response, user: User | None) -> None:
+    response.approved_by = _real(user)
+    response.approved_at = timezone.now()
+
+
+def _assign(instance: models.Model, fields: dict[str, Any], allowed: tuple[str, ...]) -> list[str]:
+    """Set the given fields, returning the names whose values actually changed."""
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise TypeError(f"{type(instance).__name__} has no editable field(s): {', '.join(sorted(unknown))}")
+    changed = []
+    for name, value in fields.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def _save(instance: models.Model, *, user: User | None, reason: str) -> None:
+    instance.full_clean()
+    if _real(user) is not None:
+        instance._history_user = user  # type: ignore[attr-defined]
+    instance._change_reason = reason  # type: ignore[attr-defined]
+    instance.save()
+
+
+def _real(user: User | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None  # type: ignore[return-value]
