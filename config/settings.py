@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "kb",
     "suggestions",
@@ -143,11 +144,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets come from the project's own static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Celery: without a broker every task runs in-process, synchronously, as soon as it is queued.
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not envstr("CELERY_BROKER_URL", "")
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "") or "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -162,7 +167,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Retrieval
 CARELINE_INDEX_DIR = Path(envstr("CARELINE_INDEX_DIR", str(VAR_DIR / "index")))
 CARELINE_EMBEDDING_MODEL = envstr("CARELINE_EMBEDDING_MODEL", "")
+# Below this confidence the engine answers "nothing fits" instead of a weak suggestion.
 CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
+# Confidence = logistic(steepness * (cosine similarity - centre)).
+CARELINE_CONFIDENCE_CENTRE = envfloat("CARELINE_CONFIDENCE_CENTRE", 0.45)
+CARELINE_CONFIDENCE_STEEPNESS = envfloat("CARELINE_CONFIDENCE_STEEPNESS", 12.0)
+CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
+CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
 
 LOGGING = {
     "version": 1,
@@ -170,5 +181,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": envstr("CARELINE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "faiss.loader": {"level": "WARNING"},
+    },
 }

@@ -1,15 +1,32 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
 
 from config.health import healthz
+from kb.api import BrandViewSet, ExampleViewSet, IssueViewSet, ResponseViewSet
+from suggestions.api import IndexApi, IndexRebuildApi, SuggestionViewSet, readyz
 
 admin.site.site_header = "Careline"
 admin.site.site_title = "Careline"
 admin.site.index_title = "Troubleshooting library"
 
+router = DefaultRouter()
+router.register("brands", BrandViewSet, basename="brand")
+router.register("issues", IssueViewSet, basename="issue")
+router.register("examples", ExampleViewSet, basename="example")
+router.register("responses", ResponseViewSet, basename="response")
+router.register("suggestions", SuggestionViewSet, basename="suggestion")
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/index/", IndexApi.as_view(), name="index-status"),
+    path("api/v1/index/rebuild/", IndexRebuildApi.as_view(), name="index-rebuild"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]

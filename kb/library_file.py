@@ -187,7 +187,8 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
         brand = issue.get("brand")
         if isinstance(brand, str) and brand not in brand_keys and not Brand.objects.filter(key=brand).exists():
             errors.append(f"{where}: brand: unknown brand {brand!r}")
-        if not all(isinstance(tag, str) for tag in issue.get("tags", [])):
+        tags = issue.get("tags", [])
+        if isinstance(tags, list) and not all(isinstance(tag, str) for tag in tags):
             errors.append(f"{where}: tags: must be a list of strings")
         examples = issue.get("examples", [])
         if isinstance(examples, list):
@@ -354,7 +355,9 @@ class _Importer:
                 services.issue_retire(issue=issue, retired_by=self.user)
             return issue
         fields["is_active"] = entry.get("active", True)
-        tags_changed = sorted(set(tags)) != sorted(issue.tags.values_list("name", flat=True))
+        # Compared as services.issue_set_tags stores them, or "Ops" would be a change on every import.
+        wanted_tags = {tag.strip().lower() for tag in tags if tag.strip()}
+        tags_changed = wanted_tags != set(issue.tags.values_list("name", flat=True))
         if self._note("issue", issue, fields, also=["tags"] if tags_changed else []):
             services.issue_update(issue=issue, updated_by=self.user, tags=tags, **fields)
         return issue

@@ -11,7 +11,8 @@ import emoji
 from kb.channels import Channel, channel_limit
 from kb.templating import render_response_template
 
-URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>\"]+", re.IGNORECASE)
+# Punctuation closing a sentence or a bracket after a URL is not part of it (as twitter-text has it).
+URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,:;!?')\]]", re.IGNORECASE)
 TWITTER_URL_LENGTH = 23
 # twitter-text v3: code points in these ranges weigh 1, everything else (CJK, ...) weighs 2.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))

@@ -122,6 +122,9 @@ def issue_update(
     changed = _assign(issue, fields, ISSUE_FIELDS)
     if changed:
         _save(issue, user=updated_by, reason="edited " + ", ".join(changed))
+    if _real(updated_by) is not None:
+        # The history row a tag change writes (through m2m_changed) must name who made it.
+        issue._history_user = updated_by  # type: ignore[attr-defined]
     if tags is not None and issue_set_tags(issue=issue, tags=tags):
         changed.append("tags")
     if changed:
@@ -149,6 +152,7 @@ def issue_set_tags(*, issue: Issue, tags: Iterable[str]) -> bool:
     current = set(issue.tags.values_list("name", flat=True))
     if wanted == current:
         return False
+    issue._change_reason = "edited tags"  # type: ignore[attr-defined]
     issue.tags.set([Tag.objects.get_or_create(name=name)[0] for name in sorted(wanted)])
     return True
 
@@ -231,19 +235,23 @@ def response_update(
     Editing the content of an approved response sends it back to review unless the editor may
     approve it, so agents are never shown words no editor has read.
     """
+    if status == response.status:
+        # A client sending the whole object back restates the status; that is no status change.
+        status = None
     previous_issue_id = response.issue_id
-    changed = _assign(response, fields, RESPONSE_CONTENT_FIELDS)
-    if changed and response.status == Status.APPROVED and status is None:
-        if can_approve(updated_by):
-            _check_approval(response, updated_by)
-            _mark_approved(response, updated_by)
-        else:
-            response.status = Status.IN_REVIEW
-    if changed:
-        _save(response, user=updated_by, reason="edited " + ", ".join(changed))
-        library_announce_change({previous_issue_id, response.issue_id})
-    if status is not None and status != response.status:
-        response_transition(response=response, to_status=status, user=updated_by)
+    with library_batch():
+        changed = _assign(response, fields, RESPONSE_CONTENT_FIELDS)
+        if changed and response.status == Status.APPROVED and status is None:
+            if can_approve(updated_by):
+                _check_approval(response, updated_by)
+                _mark_approved(response, updated_by)
+            else:
+                response.status = Status.IN_REVIEW
+        if changed:
+            _save(response, user=updated_by, reason="edited " + ", ".join(changed))
+            library_announce_change({previous_issue_id, response.issue_id})
+        if status is not None and status != response.status:
+            response_transition(response=response, to_status=status, user=updated_by)
     return response
 
 
@@ -254,6 +262,11 @@ def response_transition(*, response: Response, to_status: str, user: User | None
     becomes approved without review) and PermissionDenied when a non-editor approves.
     """
     step = TRANSITIONS.get((response.status, to_status))
+    if to_status not in Status.values:
+        raise ValidationError(
+            {"status": f"{response.key}: {to_status!r} is not a status ({', '.join(Status.values)})."},
+            code="invalid_choice",
+        )
     if step is None:
         raise ValidationError(
             {

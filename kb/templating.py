@@ -28,7 +28,8 @@ RESPONSE_VARIABLES = (
     "brand_handle",
 )
 ALLOWED_TAGS = ("if", "firstof", "comment")
-_STRAY = re.compile(r"\{\{|\}\}|\{%|%\}")
+# Left over in plain text, these would reach the customer verbatim ({# is an unclosed comment).
+_STRAY = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,274 @@
+"""What every library admin shares: forms validated by the services, writes made by the services,
+history with a revert that goes through them too, and no hard deletes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from simple_history.admin import SimpleHistoryAdmin
+
+from kb.rendering import SAMPLE_CONTEXT, RenderedReply, render_reply
+
+ADMIN_CSS = "kb/admin.css"
+
+
+class ServiceRefused(Exception):
+    """A service refused a write the form had already accepted (a race, or an edge the dry run
+    could not see). Raised out of the admin's transaction so everything rolls back."""
+
+    def __init__(self, error: ValidationError | PermissionDenied) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+class _DryRun(Exception):
+    pass
+
+
+def dry_run(write: Callable[[], object]) -> None:
+    """Run a service write and roll it back: the service is the validation, nothing is kept."""
+    try:
+        with transaction.atomic():
+            write()
+            raise _DryRun
+    except _DryRun:
+        pass
+
+
+def error_lines(error: ValidationError | PermissionDenied) -> list[str]:
+    if isinstance(error, PermissionDenied):
+        return [str(error) or "Permission denied."]
+    return list(error.messages)
+
+
+def report_outcome(
+    request: HttpRequest, modeladmin: admin.ModelAdmin, *, done: str, succeeded: int, failed: list[str]
+) -> None:
+    """One success line with the count, one error line per refusal (each names its entry)."""
+    noun = modeladmin.model._meta.verbose_name
+    plural = modeladmin.model._meta.verbose_name_plural
+    if succeeded:
+        modeladmin.message_user(
+            request, f"{succeeded} {noun if succeeded == 1 else plural} {done}.", messages.SUCCESS
+        )
+    for line in failed[:20]:
+        modeladmin.message_user(request, f"Not {done}: {line}", messages.ERROR)
+    if len(failed) > 20:
+        modeladmin.message_user(request, f"… and {len(failed) - 20} more not {done}.", messages.ERROR)
+
+
+def apply_each(
+    objects: Iterable[models.Model], step: Callable[[Any], object]
+) -> tuple[int, list[str]]:
+    """Apply a service to each object in its own savepoint; one refusal does not stop the rest."""
+    succeeded, failed = 0, []
+    for obj in objects:
+        try:
+            with transaction.atomic():
+                step(obj)
+        except (ValidationError, PermissionDenied) as exc:
+            failed.append(" ".join(error_lines(exc)))
+        else:
+            succeeded += 1
+    return succeeded, failed
+
+
+def rendered_sample(response: Any) -> RenderedReply | None:
+    """The reply rendered for the sample customer, as approval measures it (cached per row)."""
+    if not getattr(response, "text", ""):
+        return None
+    cached = response.__dict__.get("_kb_rendered", ...)
+    if cached is ...:
+        try:
+            cached = render_reply(response.text, SAMPLE_CONTEXT, response.channel)
+        except (ValidationError, KeyError):
+            cached = None
+        response.__dict__["_kb_rendered"] = cached
+    return cached
+
+
+def length_label(response: Any) -> str:
+    rendered = rendered_sample(response)
+    if rendered is None:
+        return "—"
+    return f"{rendered.length} / {rendered.limit}" if rendered.limit else str(rendered.length)
+
+
+def adopt(target: models.Model, saved: models.Model) -> None:
+    """Make the admin's in-memory object the row the service saved (the admin goes on using it:
+    inlines point at it, the redirect needs its pk)."""
+    for field in saved._meta.concrete_fields:
+        setattr(target, field.attname, getattr(saved, field.attname))
+    target._state.adding = False
+    target._state.db = saved._state.db
+
+
+def stored(obj: models.Model) -> models.Model:
+    """A fresh copy of the row (the form has already assigned its values to `obj`, so a service
+    handed `obj` would see no change; a history version is not the row at all)."""
+    return type(obj)._default_manager.get(pk=obj.pk)
+
+
+class ServiceModelForm(forms.ModelForm):
+    """A model form whose validation ends with a dry run of the service that will save it, so
+    whatever the service refuses (an approved reply grown too long, an invalid tag, ...) is a
+    form error and never a 500."""
+
+    # Set per request by ServiceWrites.get_form / get_formset on the class they build.
+    service_admin: ServiceWrites | None = None
+    request: HttpRequest | None = None
+    # Service error keys that a differently named form field stands for.
+    service_error_fields: dict[str, str] = {}
+    # Inline rows nobody touched need no dry run; a main form (or a revert) always gets one.
+    skip_unchanged = False
+
+    def service_values(self) -> dict[str, Any]:
+        fields = self.service_admin.service_fields if self.service_admin else ()
+        return {name: self.cleaned_data[name] for name in fields if name in self.cleaned_data}
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        if self.errors or self.service_admin is None or self.request is None:
+            return
+        if self.skip_unchanged and self.instance.pk is not None and not self.has_changed():
+            return
+        values = self.service_values()
+        # A parent created in this same save (an inline on the add page) cannot be referenced
+        # yet; the model validation above has run, the real write follows.
+        if any(isinstance(value, models.Model) and value.pk is None for value in values.values()):
+            return
+        writer, request = self.service_admin, self.request
+        if self.instance.pk is None:
+            write: Callable[[], object] = lambda: writer.service_create(request, dict(values))  # noqa: E731
+        else:
+            current = stored(self.instance)
+            write = lambda: writer.service_update(request, current, dict(values))  # noqa: E731
+        try:
+            dry_run(write)
+        except ValidationError as exc:
+            self._add_service_error(exc)
+        except PermissionDenied as exc:
+            self.add_error(None, str(exc))
+
+    def _add_service_error(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc)
+            return
+        for key, errors in exc.error_dict.items():
+            name = self.service_error_fields.get(key, key)
+            self.add_error(name if name in self.fields else None, errors)
+
+
+class ServiceWrites:
+    """Creates and edits go through `service_create` / `service_update` (kb.services)."""
+
+    service_fields: tuple[str, ...] = ()
+    form = ServiceModelForm
+
+    def service_create(self, request: HttpRequest, values: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def service_update(self, request: HttpRequest, obj: Any, values: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def write(self, request: HttpRequest, obj: models.Model, form: ServiceModelForm, change: bool) -> None:
+        values = form.service_values()
+        try:
+            if change:
+                saved = self.service_update(request, stored(obj), values)
+            else:
+                saved = self.service_create(request, values)
+        except (ValidationError, PermissionDenied) as exc:
+            raise ServiceRefused(exc) from exc
+        adopt(obj, saved)
+
+
+class LibraryInline(ServiceWrites):
+    """An inline whose rows are written by the services; rows are retired, never deleted."""
+
+    can_delete = False
+    show_change_link = True
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+        formset.form.service_admin = self
+        formset.form.request = request
+        formset.form.skip_unchanged = True
+        return formset
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LibraryAdmin(ServiceWrites, SimpleHistoryAdmin):
+    """History and revert, writes through the services, no deletes (retiring is the way out)."""
+
+    list_per_page = 50
+    history_list_per_page = 50
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.service_admin = self
+        form.request = request
+        return form
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        self.write(request, obj, form, change)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        writer: ServiceWrites = formset.form.service_admin
+        fk_name = formset.fk.name
+        # What construct_change_message reads; Django's formset.save() would have filled these.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed():
+                continue
+            inline_form.cleaned_data[fk_name] = form.instance
+            is_new = inline_form.instance.pk is None
+            writer.write(request, inline_form.instance, inline_form, change=not is_new)
+            if is_new:
+                formset.new_objects.append(inline_form.instance)
+            else:
+                formset.changed_objects.append((inline_form.instance, inline_form.changed_data))
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceRefused as refused:
+            return self._refused(request, refused)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        if request.method == "POST" and not self.has_change_permission(request):
+            raise PermissionDenied
+        try:
+            with transaction.atomic():
+                return super().history_form_view(request, object_id, version_id, extra_context)
+        except ServiceRefused as refused:
+            return self._refused(request, refused)
+
+    def _refused(self, request: HttpRequest, refused: ServiceRefused) -> HttpResponse:
+        self.message_user(
+            request, "Nothing was saved: " + " ".join(error_lines(refused.error)), messages.ERROR
+        )
+        return HttpResponseRedirect(request.get_full_path())

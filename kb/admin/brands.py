@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from kb import services
+from kb.admin.base import LibraryAdmin
+from kb.models import Brand
+
+
+@admin.register(Brand)
+class BrandAdmin(LibraryAdmin):
+    service_fields = services.BRAND_FIELDS
+    list_display = ["key", "name", "handle", "issue_count"]
+    search_fields = ["key", "name", "handle"]
+    ordering = ["key"]
+    fields = ["key", "name", "handle", "created_at", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
+        return super().get_queryset(request).annotate(issue_count=Count("issues"))
+
+    @admin.display(description="issues", ordering="issue_count")
+    def issue_count(self, brand: Brand) -> int:
+        return brand.issue_count  # type: ignore[attr-defined]
+
+    def service_create(self, request: HttpRequest, values: dict[str, Any]) -> Brand:
+        return services.brand_create(created_by=request.user, **values)
+
+    def service_update(self, request: HttpRequest, obj: Brand, values: dict[str, Any]) -> Brand:
+        return services.brand_update(brand=obj, updated_by=request.user, **values)

@@ -1,0 +1,184 @@
+"""Suggestions, feedback and the index over REST."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from kb.channels import Channel
+from kb.models import Brand, Response
+from suggestions import selectors
+from suggestions.index_store import IndexUnavailable
+from suggestions.models import Feedback, SuggestionRequest
+from suggestions.serving import holder
+from suggestions.services import Mention, feedback_give, suggestion_create
+from suggestions.tasks import index_rebuild_task
+
+MAX_TEXT = 5000
+
+
+class AuthorSerializer(serializers.Serializer):
+    handle = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class AgentSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    initials = serializers.CharField(max_length=8, required=False, allow_blank=True)
+
+
+class SuggestionInputSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=MAX_TEXT)
+    brand = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Brand.objects.all(),
+        required=False,
+        allow_null=True,
+        error_messages={"does_not_exist": "Unknown brand {value!r}."},
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False)
+    author = AuthorSerializer(required=False)
+    agent = AgentSerializer(required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=settings.CARELINE_MAX_SUGGESTIONS, default=3)
+    external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    def mention(self, user: Any) -> Mention:
+        data = self.validated_data
+        author = data.get("author", {})
+        agent = data.get("agent", {})
+        agent_name = agent.get("name") or (user.get_full_name() if user.is_authenticated else "")
+        return Mention(
+            text=data["text"],
+            brand=data.get("brand"),
+            channel=data.get("channel", ""),
+            author_handle=author.get("handle", ""),
+            author_name=author.get("name", ""),
+            agent_name=agent_name,
+            agent_initials=agent.get("initials", ""),
+            external_id=data.get("external_id", ""),
+        )
+
+
+class SuggestionOutputSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    suggestions = serializers.JSONField(source="results")
+
+    class Meta:
+        model = SuggestionRequest
+        fields = [
+            "id",
+            "abstained",
+            "index_version",
+            "took_ms",
+            "suggestions",
+            "text",
+            "brand",
+            "channel",
+            "external_id",
+            "created_at",
+        ]
+
+
+class FeedbackInputSerializer(serializers.Serializer):
+    response = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Response.objects.all(),
+        error_messages={"does_not_exist": "Unknown response {value!r}."},
+    )
+    action = serializers.ChoiceField(choices=Feedback.Action.choices)
+    final_text = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+
+
+class FeedbackOutputSerializer(serializers.ModelSerializer):
+    response = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    given_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Feedback
+        fields = ["id", "request", "response", "action", "final_text", "given_by", "created_at", "updated_at"]
+
+
+class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Ask for reply suggestions for a mention; read past requests; give feedback on one."""
+
+    serializer_class = SuggestionOutputSerializer
+
+    def get_queryset(self) -> Any:
+        return SuggestionRequest.objects.select_related("brand")
+
+    @extend_schema(request=SuggestionInputSerializer, responses={200: SuggestionOutputSerializer})
+    def create(self, request: Request) -> ApiResponse:
+        given = SuggestionInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            answer = suggestion_create(
+                mention=given.mention(request.user), limit=given.validated_data["limit"], requested_by=request.user
+            )
+        except IndexUnavailable as exc:
+            return ApiResponse(
+                {"detail": f"Suggestions are unavailable: {exc}"}, status=status.HTTP_503_SERVICE_UNAVAILABLE
+            )
+        return ApiResponse(SuggestionOutputSerializer(answer).data)
+
+    @extend_schema(request=FeedbackInputSerializer, responses={200: FeedbackOutputSerializer})
+    @action(detail=True, methods=["post"])
+    def feedback(self, request: Request, pk: str | None = None) -> ApiResponse:
+        suggestion = get_object_or_404(SuggestionRequest, pk=pk)
+        given = FeedbackInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        feedback = feedback_give(request=suggestion, given_by=request.user, **given.validated_data)
+        return ApiResponse(FeedbackOutputSerializer(feedback).data)
+
+
+class IndexApi(APIView):
+    """The served index: version, size and whether it holds the library as it is now."""
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> ApiResponse:
+        return ApiResponse(selectors.index_status())
+
+
+class CanRebuildIndex(permissions.BasePermission):
+    message = "Only library editors may rebuild the index."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return bool(request.user and request.user.has_perm("kb.change_issue"))
+
+
+class IndexRebuildApi(APIView):
+    permission_classes = [permissions.IsAuthenticated, CanRebuildIndex]
+
+    @extend_schema(request=None, responses={202: dict})
+    def post(self, request: Request) -> ApiResponse:
+        result = index_rebuild_task.delay()
+        return ApiResponse(
+            {"status": "done" if result.ready() else "queued", "task_id": result.id},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready when the database answers and an index is loaded."""
+    checks: dict[str, Any] = {}
+    try:
+        connection.ensure_connection()
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means not ready
+        checks["database"] = f"unreachable: {exc}"
+    else:
+        try:
+            checks["index"] = {"status": "ok", "version": holder.get().version}
+        except IndexUnavailable as exc:
+            checks["index"] = {"status": "unavailable", "detail": str(exc)}
+    ready = checks["database"] == "ok" and checks.get("index", {}).get("status") == "ok"
+    return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)

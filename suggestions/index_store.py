@@ -1,0 +1,238 @@
+"""Saved index versions, kept through Django's storage API (local disk, S3, ... alike).
+
+A version is a directory ``<version>/`` holding ``index.faiss`` and ``meta.json``. Object stores
+cannot rename a directory, so instead of writing to a temporary directory and renaming it,
+``meta.json`` is written last and its presence marks a complete version: readers never load a
+half-written one. Versions are never overwritten.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage
+
+from suggestions.vector_index import VectorIndex
+
+INDEX_FILE = "index.faiss"
+META_FILE = "meta.json"
+_VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_VERSION_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+# Longer than any write of an index's two files takes.
+WRITE_GRACE = timedelta(minutes=15)
+
+
+class IndexUnavailable(Exception):
+    """The requested index version is missing, incomplete or unreadable."""
+
+
+class IndexModelMismatch(IndexUnavailable):
+    """The index was built with another embedding model than the one in use."""
+
+
+class IndexStore:
+    """Writes, reads, lists and prunes index versions in a Django Storage."""
+
+    def __init__(self, storage: Storage | None = None) -> None:
+        """Use ``storage``, or by default a FileSystemStorage at settings.CARELINE_INDEX_DIR."""
+        self._storage = storage
+
+    @property
+    def storage(self) -> Storage:
+        """The storage in use; the default one follows the current CARELINE_INDEX_DIR setting."""
+        if self._storage is not None:
+            return self._storage
+        # Built on each access (it is cheap) so settings overrides in tests always apply.
+        return FileSystemStorage(location=settings.CARELINE_INDEX_DIR)
+
+    @staticmethod
+    def new_version() -> str:
+        """Return a new version name: UTC time to the microsecond plus a random suffix."""
+        # Microseconds keep versions made within one second in order.
+        return f"{datetime.now(UTC).strftime(_VERSION_TIME_FORMAT)}-{secrets.token_hex(3)}"
+
+    def write(self, version: str, index: VectorIndex, meta: dict[str, Any]) -> dict[str, Any]:
+        """Save ``index`` as ``version`` and return the meta written; refuses an existing version.
+
+        ``meta`` must name the ``model`` and ``library_digest``; dimension, count, version,
+        built_at and index_sha256 are filled in, and any other keys are kept as given.
+        """
+        _check_version_name(version)
+        storage = self.storage
+        data = index.to_bytes()
+        full_meta = _complete_meta(version, index, data, meta)
+        meta_bytes = json.dumps(full_meta, indent=2, sort_keys=True).encode()
+        index_name, meta_name = f"{version}/{INDEX_FILE}", f"{version}/{META_FILE}"
+        if storage.exists(index_name) or storage.exists(meta_name):
+            raise FileExistsError(f"index version {version} already exists")
+        _save_new(storage, index_name, data)
+        try:
+            _save_new(storage, meta_name, meta_bytes)
+        except BaseException:
+            _delete_quietly(storage, index_name)
+            raise
+        return full_meta
+
+    def read(self, version: str, *, expected_model: str) -> tuple[VectorIndex, dict[str, Any]]:
+        """Load ``version``; raises IndexUnavailable, or IndexModelMismatch for another model."""
+        if not _VERSION_NAME.match(version or ""):
+            raise IndexUnavailable(f"no index version named {version!r}")
+        storage = self.storage
+        meta = self._read_meta(storage, version)
+        if meta["model"] != expected_model:
+            raise IndexModelMismatch(
+                f"index version {version} was built with model {meta['model']!r}, "
+                f"but the embedder in use is {expected_model!r}; rebuild the index"
+            )
+        try:
+            with storage.open(f"{version}/{INDEX_FILE}", "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise IndexUnavailable(f"index version {version} has no {INDEX_FILE}") from None
+        expected_digest = meta.get("index_sha256")
+        if expected_digest and hashlib.sha256(data).hexdigest() != expected_digest:
+            raise IndexUnavailable(f"index version {version}: {INDEX_FILE} does not match its checksum")
+        try:
+            index = VectorIndex.from_bytes(data)
+        except ValueError as exc:
+            raise IndexUnavailable(f"index version {version}: {exc}") from None
+        if index.count() != meta["count"] or index.dimension != meta["dimension"]:
+            raise IndexUnavailable(
+                f"index version {version} holds {index.count()} vectors of dimension {index.dimension}, "
+                f"meta.json says {meta['count']} of dimension {meta['dimension']}"
+            )
+        return index, meta
+
+    def versions(self) -> list[str]:
+        """Return the complete versions (those with meta.json), oldest first."""
+        storage = self.storage
+        return [d for d in _version_dirs(storage) if storage.exists(f"{d}/{META_FILE}")]
+
+    def delete_version(self, version: str) -> None:
+        """Delete ``version`` and everything in it; a missing version is ignored."""
+        _check_version_name(version)
+        storage = self.storage
+        # meta.json first: the version stops counting as complete before anything else goes.
+        _delete_quietly(storage, f"{version}/{META_FILE}")
+        _delete_tree(storage, version)
+
+    def prune(self, keep: list[str]) -> list[str]:
+        """Delete every version directory except ``keep`` and return the ones deleted.
+
+        An incomplete version (no meta.json) named by new_version() less than WRITE_GRACE ago
+        is spared: another process may be writing it right now.
+        """
+        storage = self.storage
+        kept = set(keep)
+        spare_after = datetime.now(UTC) - WRITE_GRACE
+        doomed = []
+        for version in _version_dirs(storage):
+            if version in kept:
+                continue
+            created = _version_time(version)
+            if created and created > spare_after and not storage.exists(f"{version}/{META_FILE}"):
+                continue
+            self.delete_version(version)
+            doomed.append(version)
+        return doomed
+
+    def _read_meta(self, storage: Storage, version: str) -> dict[str, Any]:
+        try:
+            with storage.open(f"{version}/{META_FILE}", "rb") as fh:
+                meta = json.loads(fh.read())
+        except FileNotFoundError:
+            raise IndexUnavailable(
+                f"index version {version} is missing or incomplete (no meta.json)"
+            ) from None
+        except ValueError as exc:  # JSON or UTF-8 errors
+            raise IndexUnavailable(f"index version {version}: unreadable meta.json ({exc})") from None
+        if not isinstance(meta, dict):
+            raise IndexUnavailable(f"index version {version}: meta.json is not an object")
+        for key, kind in (("model", str), ("dimension", int), ("count", int)):
+            if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+                raise IndexUnavailable(f"index version {version}: meta.json lacks a valid {key!r}")
+        return meta
+
+
+def _version_time(version: str) -> datetime | None:
+    """When new_version() made ``version``; None for names it did not make."""
+    try:
+        return datetime.strptime(version.split("-", 1)[0], _VERSION_TIME_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _check_version_name(version: str) -> None:
+    if not isinstance(version, str) or not _VERSION_NAME.match(version):
+        raise ValueError(f"invalid index version name {version!r}")
+
+
+def _complete_meta(version: str, index: VectorIndex, data: bytes, meta: dict[str, Any]) -> dict[str, Any]:
+    for key in ("model", "library_digest"):
+        if not isinstance(meta.get(key), str) or not meta[key]:
+            raise ValueError(f"meta must give {key!r} as a non-empty string")
+    derived = {
+        "version": version,
+        "dimension": index.dimension,
+        "count": index.count(),
+        "index_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    for key, value in derived.items():
+        if key in meta and meta[key] != value:
+            raise ValueError(f"meta gives {key}={meta[key]!r}, but the index has {value!r}")
+    full = {**meta, **derived}
+    full.setdefault("built_at", datetime.now(UTC).isoformat(timespec="seconds"))
+    try:
+        json.dumps(full)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"meta is not JSON-serialisable: {exc}") from None
+    return full
+
+
+def _save_new(storage: Storage, name: str, data: bytes) -> None:
+    saved = storage.save(name, ContentFile(data))
+    if saved != name:
+        # The storage picked another name because ``name`` appeared meanwhile: undo and refuse.
+        _delete_quietly(storage, saved)
+        raise FileExistsError(f"{name} was created concurrently by another writer")
+
+
+def _version_dirs(storage: Storage) -> list[str]:
+    """Top-level directories that may be versions, sorted; foreign ones (lost+found) are skipped."""
+    try:
+        dirs, _files = storage.listdir("")
+    except FileNotFoundError:  # nothing written yet
+        return []
+    return sorted(d for d in dirs if _VERSION_NAME.match(d))
+
+
+def _delete_tree(storage: Storage, path: str) -> None:
+    try:
+        dirs, files = storage.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        _delete_quietly(storage, f"{path}/{name}")
+    for name in dirs:
+        _delete_tree(storage, f"{path}/{name}")
+    # Removes the now empty directory on disk; object stores have no directories to remove.
+    _delete_quietly(storage, path, directory=True)
+
+
+def _delete_quietly(storage: Storage, name: str, *, directory: bool = False) -> None:
+    try:
+        storage.delete(name)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # deleted meanwhile by someone else
+    except OSError as exc:
+        # A directory that is not empty after all is left for the next prune.
+        if not (directory and exc.errno == errno.ENOTEMPTY):
+            raise

@@ -1,0 +1,182 @@
+"""Keeping the vector index in step with the library: full rebuilds and incremental syncs.
+
+Vector ids are stable: an example's id, or TITLE_ID_BASE + issue id for an issue's title. Every
+saved version records, per vector id, a hash of the text it embeds, so a sync re-encodes only
+what changed since the version it starts from and catches up on anything it missed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from kb.selectors import SearchableText, library_searchable_texts
+from suggestions.embedder import get_embedder
+from suggestions.index_store import IndexStore, IndexUnavailable
+from suggestions.models import ActiveIndex, IndexVersion
+from suggestions.text import normalize_mention
+from suggestions.vector_index import VectorIndex
+
+logger = logging.getLogger(__name__)
+
+TITLE_ID_BASE = 1 << 40
+KEEP_VERSIONS = 3
+_ACTIVATION_ATTEMPTS = 3
+
+
+def vector_id(item: SearchableText) -> int:
+    return item.example_id if item.example_id is not None else TITLE_ID_BASE + item.issue_id
+
+
+def issue_of_title(vector: int) -> int | None:
+    """The issue id behind a title vector, None for an example vector."""
+    return vector - TITLE_ID_BASE if vector >= TITLE_ID_BASE else None
+
+
+@dataclass(frozen=True)
+class LibrarySnapshot:
+    """What the index should hold right now: vector id -> (text to embed, its hash)."""
+
+    texts: dict[int, str]
+    hashes: dict[str, str]
+
+    @property
+    def digest(self) -> str:
+        hasher = hashlib.sha256()
+        for key in sorted(self.hashes, key=int):
+            hasher.update(f"{key}:{self.hashes[key]};".encode())
+        return hasher.hexdigest()[:32]
+
+
+def library_snapshot() -> LibrarySnapshot:
+    texts = {vector_id(item): normalize_mention(item.text) for item in library_searchable_texts()}
+    hashes = {str(key): hashlib.sha1(text.encode()).hexdigest()[:16] for key, text in texts.items()}
+    return LibrarySnapshot(texts, hashes)
+
+
+def active_version() -> IndexVersion | None:
+    pointer = ActiveIndex.objects.select_related("version").filter(pk=1).first()
+    return pointer.version if pointer else None
+
+
+def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
+    """Embed the whole searchable library into a new version and make it the one served."""
+    started = time.perf_counter()
+    snapshot = library_snapshot()
+    embedder = get_embedder()
+    ids = np.fromiter(snapshot.texts, dtype=np.int64, count=len(snapshot.texts))
+    vectors = embedder.encode(list(snapshot.texts.values()), show_progress=show_progress)
+    index = VectorIndex(embedder.dimension)
+    index.index(vectors, ids)
+    version = _save_and_activate(
+        index, snapshot, kind=IndexVersion.Kind.FULL, base=None, added=len(ids), removed=0, started=started
+    )
+    assert version is not None  # a full rebuild never yields to a concurrent writer
+    return version
+
+
+def index_sync() -> IndexVersion:
+    """Bring the served index up to date with the library, re-encoding only what changed.
+
+    Starts from the active version; with none (or an unreadable one) it rebuilds in full. If
+    another writer activates a version meanwhile, the sync starts again from that one.
+    """
+    for _ in range(_ACTIVATION_ATTEMPTS):
+        started = time.perf_counter()
+        base = active_version()
+        if base is None:
+            return index_rebuild()
+        embedder = get_embedder()
+        try:
+            index, meta = IndexStore().read(base.version, expected_model=embedder.name)
+        except IndexUnavailable as exc:
+            logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
+            return index_rebuild()
+        snapshot = library_snapshot()
+        indexed: dict[str, str] = meta.get("entries", {})
+        stale = [int(key) for key, digest in indexed.items() if snapshot.hashes.get(key) != digest]
+        fresh = [key for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]
+        if not stale and not fresh:
+            return base
+        if stale:
+            index.delete(np.array(stale, dtype=np.int64))
+        if fresh:
+            ids = np.array([int(key) for key in fresh], dtype=np.int64)
+            index.append(embedder.encode([snapshot.texts[int(key)] for key in fresh]), ids)
+        version = _save_and_activate(
+            index,
+            snapshot,
+            kind=IndexVersion.Kind.INCREMENTAL,
+            base=base,
+            added=len(fresh),
+            removed=len(stale),
+            started=started,
+        )
+        if version is not None:
+            return version
+    raise RuntimeError("The index kept changing under this sync; giving up for now.")
+
+
+def _save_and_activate(
+    index: VectorIndex,
+    snapshot: LibrarySnapshot,
+    *,
+    kind: str,
+    base: IndexVersion | None,
+    added: int,
+    removed: int,
+    started: float,
+) -> IndexVersion | None:
+    """Write the version's files, then point every process at it; None if `base` is no longer
+    the active version (the caller starts again)."""
+    store = IndexStore()
+    embedder = get_embedder()
+    name = store.new_version()
+    meta = store.write(
+        name,
+        index,
+        {
+            "model": embedder.name,
+            "dimension": embedder.dimension,
+            "count": index.count(),
+            "library_digest": snapshot.digest,
+            "built_at": timezone.now().isoformat(),
+            "kind": kind,
+            "entries": snapshot.hashes,
+        },
+    )
+    with transaction.atomic():
+        pointer, _ = ActiveIndex.objects.select_for_update().get_or_create(pk=1)
+        if base is not None and pointer.version_id != base.pk:
+            store.delete_version(name)
+            return None
+        version = IndexVersion.objects.create(
+            version=name,
+            kind=kind,
+            model=meta["model"],
+            dimension=meta["dimension"],
+            count=meta["count"],
+            library_digest=snapshot.digest,
+            added=added,
+            removed=removed,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+        pointer.version = version
+        pointer.save()
+    transaction.on_commit(lambda: _prune_old_versions(store))
+    logger.info("Index %s active: %s vectors (+%s -%s)", name, meta["count"], added, removed)
+    return version
+
+
+def _prune_old_versions(store: IndexStore) -> None:
+    """Delete versions older than the last few activated ones. Newer files are kept even when
+    not activated: they may belong to a writer that is about to activate them."""
+    recent = list(IndexVersion.objects.values_list("version", flat=True)[:KEEP_VERSIONS])
+    if recent:
+        store.prune(keep=[name for name in store.versions() if name >= min(recent)])

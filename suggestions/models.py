@@ -1,0 +1,103 @@
+"""What the suggestion engine remembers: index versions, every request it answered, and feedback."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from kb.channels import Channel
+from kb.models import Brand, Response
+
+
+class IndexVersion(models.Model):
+    """One saved index. The newest activated version is the one every process serves."""
+
+    class Kind(models.TextChoices):
+        FULL = "full", "Full rebuild"
+        INCREMENTAL = "incremental", "Incremental update"
+
+    version = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind)
+    model = models.CharField(max_length=200)
+    dimension = models.PositiveIntegerField()
+    count = models.PositiveIntegerField()
+    library_digest = models.CharField(max_length=64)
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    took_ms = models.FloatField(default=0)
+    activated_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-activated_at", "-id"]
+        get_latest_by = ["activated_at", "id"]
+
+    def __str__(self) -> str:
+        return self.version
+
+
+class SuggestionRequest(models.Model):
+    """A mention the engine was asked about, and exactly what it answered."""
+
+    text = models.TextField()
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.CharField(max_length=16, choices=Channel)
+    external_id = models.CharField(max_length=200, blank=True, db_index=True)
+    author_handle = models.CharField(max_length=100, blank=True)
+    author_name = models.CharField(max_length=200, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    abstained = models.BooleanField(default=False)
+    index_version = models.CharField(max_length=64, blank=True)
+    results = models.JSONField(default=list, help_text="Suggestions as answered, best first, with scores.")
+    took_ms = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk}: {self.text[:60]}"
+
+
+class Feedback(models.Model):
+    """What an agent did with one suggested response; one row per agent and response."""
+
+    class Action(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted as is"
+        EDITED = "edited", "Edited, then sent"
+        REJECTED = "rejected", "Rejected"
+
+    request = models.ForeignKey(SuggestionRequest, on_delete=models.CASCADE, related_name="feedback")
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="feedback")
+    action = models.CharField(max_length=16, choices=Action)
+    final_text = models.TextField(blank=True)
+    given_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "response", "given_by"], name="feedback_once_per_agent_and_response"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.response_id} on #{self.request_id}"
+
+
+class ActiveIndex(models.Model):
+    """The single pointer to the index version every process should serve (row id 1).
+
+    Writers lock this row to activate a version, so two updates never overwrite each other."""
+
+    version = models.ForeignKey(IndexVersion, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"active index: {self.version_id}"

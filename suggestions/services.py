@@ -1,0 +1,151 @@
+"""Answering mentions and recording what agents did with the answers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from kb.models import Brand, Response
+from kb.rendering import ReplyContext, render_reply
+from kb.selectors import responses_for_issues
+from kb.services import User
+from suggestions.embedder import get_embedder
+from suggestions.models import Feedback, SuggestionRequest
+from suggestions.retrieval import issues_matching
+from suggestions.serving import holder
+from suggestions.text import normalize_mention
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A customer's message and what is known around it."""
+
+    text: str
+    brand: Brand | None = None
+    channel: str = ""
+    author_handle: str = ""
+    author_name: str = ""
+    agent_name: str = ""
+    agent_initials: str = ""
+    external_id: str = ""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    response: str
+    response_id: int
+    issue: dict[str, str]
+    text: str
+    score: float
+    confidence: float
+    matched_example: str
+    private_channel: bool
+    length: int
+    limit: int | None
+    fits_channel: bool
+
+
+@dataclass(frozen=True)
+class Answer:
+    suggestions: list[Suggestion]  # ranked best first, even when abstaining
+    abstained: bool
+    channel: str
+    index_version: str
+    took_ms: float
+
+
+def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
+    """Rank up to `limit` approved replies for a mention, best first, at most one per issue;
+    `abstained` when even the best is below the confidence threshold. Stores nothing.
+    Raises IndexUnavailable when no index can be served."""
+    started = time.perf_counter()
+    channel = mention.channel or settings.CARELINE_DEFAULT_CHANNEL
+    served = holder.get()
+    query = get_embedder().encode([normalize_mention(mention.text)])[0]
+    matches = issues_matching(query, served)
+    responses = responses_for_issues(
+        issue_ids=[match.issue_id for match in matches], brand=mention.brand, channel=channel
+    )
+    suggestions: list[Suggestion] = []
+    for match in matches:
+        response = responses.get(match.issue_id)
+        if response is None:
+            continue
+        suggestions.append(_suggestion(response, match.score, match.confidence, match.matched_example, mention, channel))
+        if len(suggestions) == limit:
+            break
+    abstained = not suggestions or suggestions[0].confidence < settings.CARELINE_ABSTAIN_THRESHOLD
+    took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return Answer(suggestions, abstained, channel, served.version, took_ms)
+
+
+def suggestion_create(*, mention: Mention, limit: int = 3, requested_by: User | None = None) -> SuggestionRequest:
+    """Answer a mention (see suggestions_for) and store the request with exactly what was
+    answered, for feedback and analytics."""
+    answer = suggestions_for(mention=mention, limit=limit)
+    return SuggestionRequest.objects.create(
+        text=mention.text,
+        brand=mention.brand,
+        channel=answer.channel,
+        external_id=mention.external_id,
+        author_handle=mention.author_handle,
+        author_name=mention.author_name,
+        agent_name=mention.agent_name,
+        requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
+        abstained=answer.abstained,
+        index_version=answer.index_version,
+        results=[] if answer.abstained else [asdict(suggestion) for suggestion in answer.suggestions],
+        took_ms=answer.took_ms,
+    )
+
+
+def _suggestion(
+    response: Response, score: float, confidence: float, example: str | None, mention: Mention, channel: str
+) -> Suggestion:
+    issue = response.issue
+    brand = mention.brand or issue.brand
+    context = ReplyContext(
+        customer_name=mention.author_name,
+        handle=mention.author_handle,
+        agent_name=mention.agent_name,
+        agent_initials=mention.agent_initials,
+        brand_name=brand.name if brand else "",
+        brand_handle=brand.handle if brand else "",
+    )
+    reply = render_reply(response.text, context, channel)
+    return Suggestion(
+        response=response.key,
+        response_id=response.pk,
+        issue={"key": issue.key, "title": issue.title},
+        text=reply.text,
+        score=round(score, 4),
+        confidence=round(confidence, 4),
+        matched_example=example if example is not None else issue.title,
+        private_channel=issue.private_channel,
+        length=reply.length,
+        limit=reply.limit,
+        fits_channel=reply.fits_channel,
+    )
+
+
+@transaction.atomic
+def feedback_give(
+    *, request: SuggestionRequest, response: Response, action: str, final_text: str = "", given_by: User | None = None
+) -> Feedback:
+    """Record what an agent did with a suggested response. Giving feedback again on the same
+    request and response replaces the earlier answer (idempotent per agent and response)."""
+    if action not in Feedback.Action.values:
+        raise ValidationError({"action": f"Must be one of {', '.join(Feedback.Action.values)}."})
+    if action == Feedback.Action.EDITED and not final_text.strip():
+        raise ValidationError({"final_text": "The text the agent sent is required when the action is 'edited'."})
+    if action == Feedback.Action.ACCEPTED and not final_text:
+        final_text = next((item["text"] for item in request.results if item["response"] == response.key), "")
+    user = given_by if given_by is not None and given_by.is_authenticated else None
+    feedback, _ = Feedback.objects.select_for_update().update_or_create(
+        request=request, response=response, given_by=user, defaults={"action": action, "final_text": final_text}
+    )
+    return feedback

