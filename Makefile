@@ -24,6 +24,7 @@ $(INSTALLED): requirements.txt
 setup: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_library $(SAMPLE_LIBRARY) --if-empty
+	$(PY) manage.py rebuild_index --if-stale
 	$(PY) manage.py ensure_admin
 
 run: setup

@@ -83,7 +83,9 @@ def library_parse(raw: bytes | str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise LibraryFileError(["file: not UTF-8 text"]) from None
     except json.JSONDecodeError as exc:
-        raise LibraryFileError([f"file: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]) from None
+        raise LibraryFileError(
+            [f"file: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
+        ) from None
     if not isinstance(data, dict):
         raise LibraryFileError(["file: must be a JSON object with format, brands and issues"])
     return data
@@ -123,7 +125,8 @@ def library_export() -> dict[str, Any]:
     return {
         "format": FORMAT,
         "brands": [
-            {"key": brand.key, "name": brand.name, "handle": brand.handle} for brand in Brand.objects.order_by("key")
+            {"key": brand.key, "name": brand.name, "handle": brand.handle}
+            for brand in Brand.objects.order_by("key")
         ],
         "issues": [_issue_entry(issue) for issue in issues.order_by("key")],
     }
@@ -150,7 +153,9 @@ def _issue_entry(issue: Issue) -> dict[str, Any]:
         for example in sorted(issue.examples.all(), key=lambda e: e.pk)
         if example.status == Example.Status.ACTIVE
     ]
-    entry["responses"] = [_response_entry(response) for response in sorted(issue.responses.all(), key=lambda r: r.key)]
+    entry["responses"] = [
+        _response_entry(response) for response in sorted(issue.responses.all(), key=lambda r: r.key)
+    ]
     return entry
 
 
@@ -185,7 +190,11 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
             continue
         where = _where("issues", index, issue)
         brand = issue.get("brand")
-        if isinstance(brand, str) and brand not in brand_keys and not Brand.objects.filter(key=brand).exists():
+        if (
+            isinstance(brand, str)
+            and brand not in brand_keys
+            and not Brand.objects.filter(key=brand).exists()
+        ):
             errors.append(f"{where}: brand: unknown brand {brand!r}")
         tags = issue.get("tags", [])
         if isinstance(tags, list) and not all(isinstance(tag, str) for tag in tags):
@@ -201,9 +210,7 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
     return errors
 
 
-def _check_entries(
-    errors: list[str], entries: Any, name: str, kind: str, fields: dict[str, Any]
-) -> set[str]:
+def _check_entries(errors: list[str], entries: Any, name: str, kind: str, fields: dict[str, Any]) -> set[str]:
     keys: set[str] = set()
     if not isinstance(entries, list):
         return keys
@@ -244,7 +251,9 @@ def _check_response(where: str, response: Any, keys: set[str]) -> list[str]:
             errors.append(f"{where}: key: response {key!r} appears more than once")
         keys.add(key)
     if response.get("channel", Channel.ANY) not in Channel.values:
-        errors.append(f"{where}: channel: {response.get('channel')!r} is not one of {', '.join(Channel.values)}")
+        errors.append(
+            f"{where}: channel: {response.get('channel')!r} is not one of {', '.join(Channel.values)}"
+        )
     if response.get("status", Response.Status.DRAFT) not in Response.Status.values:
         errors.append(
             f"{where}: status: {response.get('status')!r} is not one of {', '.join(Response.Status.values)}"
@@ -256,13 +265,19 @@ def _check_response(where: str, response: Any, keys: set[str]) -> list[str]:
     return errors
 
 
-def _check_fields(where: str, entry: dict[str, Any], fields: dict[str, Any], required: tuple[str, ...]) -> list[str]:
+def _check_fields(
+    where: str, entry: dict[str, Any], fields: dict[str, Any], required: tuple[str, ...]
+) -> list[str]:
     errors = [f"{where}: {name}: required" for name in required if name not in entry]
     for name, value in entry.items():
         if name not in fields:
             errors.append(f"{where}: {name}: unknown field (expected one of {', '.join(fields)})")
-        elif not isinstance(value, fields[name]) or (fields[name] is str and name in required and not value.strip()):
-            errors.append(f"{where}: {name}: {_type_name(fields[name])} expected, got {json.dumps(value)[:40]}")
+        elif not isinstance(value, fields[name]) or (
+            fields[name] is str and name in required and not value.strip()
+        ):
+            errors.append(
+                f"{where}: {name}: {_type_name(fields[name])} expected, got {json.dumps(value)[:40]}"
+            )
     return errors
 
 
@@ -301,7 +316,9 @@ class _Importer:
     def run(self, data: dict[str, Any]) -> None:
         brands = {brand.key: brand for brand in Brand.objects.all()}
         for index, entry in enumerate(data.get("brands", [])):
-            brand = self._guard(_where("brands", index, entry), lambda e=entry: self._brand(e, brands.get(e["key"])))
+            brand = self._guard(
+                _where("brands", index, entry), lambda e=entry: self._brand(e, brands.get(e["key"]))
+            )
             if brand is not None:
                 brands[brand.key] = brand
         named_issues: set[str] = set()
@@ -315,7 +332,7 @@ class _Importer:
                 self._examples(where, issue, entry.get("examples", []))
                 for r_index, response in enumerate(entry.get("responses", [])):
                     r_where = f"{where}: {_where('responses', r_index, response)}"
-                    self._guard(r_where, lambda r=response: self._response(issue, r))
+                    self._guard(r_where, lambda r=response, i=issue: self._response(i, r))
         if self.prune and not self.errors:
             self._prune(named_issues, named_responses)
 
@@ -370,7 +387,9 @@ class _Importer:
             e_where = f"{where}: examples[{index}]"
             if example is None:
                 self.changes.append(f"+ example of {issue.key}: {text[:60]!r}")
-                self._guard(e_where, lambda t=text: services.example_create(issue=issue, text=t, created_by=self.user))
+                self._guard(
+                    e_where, lambda t=text: services.example_create(issue=issue, text=t, created_by=self.user)
+                )
             elif example.status != Example.Status.ACTIVE:
                 self.changes.append(f"~ example of {issue.key}: {text[:60]!r} active again")
                 self._guard(
@@ -399,15 +418,22 @@ class _Importer:
         if response is None:
             self.changes.append(f"+ response {entry['key']} ({status})")
             return services.response_create(key=entry["key"], status=status, created_by=self.user, **fields)
-        if self._note("response", response, fields):
-            # Content first, keeping the stored status; the file's status is applied just below.
+        content_changed = self._note("response", response, fields)
+        if status != Response.Status.APPROVED:
+            # Leave approved before the new words land: only an approval checks that they fit.
+            self._status(response, status)
+        if content_changed:
             services.response_update(response=response, updated_by=self.user, **fields)
-        if status != response.status:
-            before = response.status
-            services.response_set_status(response=response, to_status=status, user=self.user)
-            note = "" if response.status == status else " (was retired: sent to review, not straight back)"
-            self.changes.append(f"~ response {response.key}: {before} -> {response.status}{note}")
+        self._status(response, status)
         return response
+
+    def _status(self, response: Response, status: str) -> None:
+        if status == response.status:
+            return
+        before = response.status
+        services.response_set_status(response=response, to_status=status, user=self.user)
+        note = "" if response.status == status else " (was retired: sent to review, not straight back)"
+        self.changes.append(f"~ response {response.key}: {before} -> {response.status}{note}")
 
     def _prune(self, issue_keys: set[str], response_keys: set[str]) -> None:
         for issue in Issue.objects.filter(is_active=True).exclude(key__in=issue_keys):
@@ -418,7 +444,9 @@ class _Importer:
             self.changes.append(f"- response {response.key} retired")
             services.response_retire(response=response, retired_by=self.user)
 
-    def _note(self, kind: str, instance: Any, fields: dict[str, Any], also: list[str] | None = None) -> list[str]:
+    def _note(
+        self, kind: str, instance: Any, fields: dict[str, Any], also: list[str] | None = None
+    ) -> list[str]:
         changed = [name for name, value in fields.items() if getattr(instance, name) != value] + (also or [])
         if changed:
             self.changes.append(f"~ {kind} {instance.key}: {', '.join(changed)}")

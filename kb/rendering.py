@@ -102,6 +102,4 @@ def _weigh(text: str) -> int:
 
 
 def _weigh_characters(text: str) -> int:
-    return sum(
-        1 if any(low <= ord(char) <= high for low, high in _LIGHT_RANGES) else 2 for char in text
-    )
+    return sum(1 if any(low <= ord(char) <= high for low, high in _LIGHT_RANGES) else 2 for char in text)

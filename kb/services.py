@@ -148,7 +148,8 @@ def issue_set_tags(*, issue: Issue, tags: Iterable[str]) -> bool:
         try:
             validate_slug(name)
         except ValidationError:
-            raise ValidationError({"tags": f"'{name}' is not a valid tag (letters, digits, - and _)."}) from None
+            message = f"'{name}' is not a valid tag (letters, digits, - and _)."
+            raise ValidationError({"tags": message}) from None
     current = set(issue.tags.values_list("name", flat=True))
     if wanted == current:
         return False

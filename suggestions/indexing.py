@@ -92,13 +92,15 @@ def index_sync() -> IndexVersion:
         base = active_version()
         if base is None:
             return index_rebuild()
+        snapshot = library_snapshot()
+        if snapshot.digest == base.library_digest:
+            return base
         embedder = get_embedder()
         try:
             index, meta = IndexStore().read(base.version, expected_model=embedder.name)
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
             return index_rebuild()
-        snapshot = library_snapshot()
         indexed: dict[str, str] = meta.get("entries", {})
         stale = [int(key) for key, digest in indexed.items() if snapshot.hashes.get(key) != digest]
         fresh = [key for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]

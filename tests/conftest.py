@@ -3,7 +3,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
+from config.celery_app import app as celery_app
+from suggestions.embedder import use_embedder
+from suggestions.serving import holder
 from tests.factories import UserFactory
+from tests.fakes import FakeEmbedder
 
 
 @pytest.fixture(autouse=True)
@@ -11,7 +15,36 @@ def _fast_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.CARELINE_INDEX_DIR = tmp_path / "index"
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
+def _uses_real_parts(request) -> bool:
+    return any(request.node.get_closest_marker(name) for name in ("model", "integration"))
+
+
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request):
+    """Tasks run in-process, even when CELERY_BROKER_URL points at a real broker (CI runs the
+    suite so); integration tests talk to the real worker instead."""
+    if _uses_real_parts(request):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fake_embedder(request):
+    """Unit tests embed with a tiny deterministic fake; tests marked `model` or `integration`
+    load the real model."""
+    holder.forget()
+    if _uses_real_parts(request):
+        yield
+    else:
+        with use_embedder(FakeEmbedder()):
+            yield
+    holder.forget()
 
 
 def _member_of(group_name: str, **kwargs):

@@ -63,9 +63,7 @@ def report_outcome(
         modeladmin.message_user(request, f"… and {len(failed) - 20} more not {done}.", messages.ERROR)
 
 
-def apply_each(
-    objects: Iterable[models.Model], step: Callable[[Any], object]
-) -> tuple[int, list[str]]:
+def apply_each(objects: Iterable[models.Model], step: Callable[[Any], object]) -> tuple[int, list[str]]:
     """Apply a service to each object in its own savepoint; one refusal does not stop the rest."""
     succeeded, failed = 0, []
     for obj in objects:
@@ -120,7 +118,7 @@ class ServiceModelForm(forms.ModelForm):
     whatever the service refuses (an approved reply grown too long, an invalid tag, ...) is a
     form error and never a 500."""
 
-    # Set per request by ServiceWrites.get_form / get_formset on the class they build.
+    # Set per request by LibraryAdmin.get_form / LibraryInline.get_formset on the class they build.
     service_admin: ServiceWrites | None = None
     request: HttpRequest | None = None
     # Service error keys that a differently named form field stands for.
@@ -133,7 +131,7 @@ class ServiceModelForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in fields if name in self.cleaned_data}
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]
         if self.errors or self.service_admin is None or self.request is None:
             return
         if self.skip_unchanged and self.instance.pk is not None and not self.has_changed():
@@ -249,7 +247,11 @@ class LibraryAdmin(ServiceWrites, SimpleHistoryAdmin):
         return False
 
     def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
     ) -> HttpResponse:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)

@@ -9,7 +9,14 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from kb import services
-from kb.admin.base import LibraryAdmin, LibraryInline, ServiceModelForm, ServiceWrites, apply_each, report_outcome
+from kb.admin.base import (
+    LibraryAdmin,
+    LibraryInline,
+    ServiceModelForm,
+    ServiceWrites,
+    apply_each,
+    report_outcome,
+)
 from kb.models import Example
 
 
@@ -37,6 +44,7 @@ class ExampleInline(ExampleWrites, LibraryInline, admin.TabularInline):
     readonly_fields = ["source"]
     extra = 1
     form = ExampleInlineForm
+    show_change_link = False  # the row is the whole example; its history is on the Examples list
 
 
 @admin.register(Example)

@@ -8,7 +8,8 @@ from django.contrib import admin
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from kb import services
 from kb.admin import library
@@ -88,7 +89,7 @@ class IssueAdmin(LibraryAdmin):
         "brand",
         "tag_list",
         "private_channel",
-        "is_active",
+        "active",
         "active_examples",
         "approved_responses",
     ]
@@ -125,13 +126,23 @@ class IssueAdmin(LibraryAdmin):
     def tag_list(self, issue: Issue) -> str:
         return ", ".join(tag.name for tag in issue.tags.all())
 
+    @admin.display(description="active", boolean=True, ordering="is_active")
+    def active(self, issue: Issue) -> bool:
+        return issue.is_active
+
     @admin.display(description="active examples", ordering="active_example_count")
     def active_examples(self, issue: Issue) -> int:
         return issue.active_example_count  # type: ignore[attr-defined]
 
     @admin.display(description="approved responses", ordering="approved_response_count")
-    def approved_responses(self, issue: Issue) -> int:
-        return issue.approved_response_count  # type: ignore[attr-defined]
+    def approved_responses(self, issue: Issue) -> str:
+        # A way straight to this issue's responses, to review or approve them in bulk.
+        return format_html(
+            '<a href="{}?issue__id__exact={}" title="All responses to this issue">{}</a>',
+            reverse("admin:kb_response_changelist"),
+            issue.pk,
+            issue.approved_response_count,  # type: ignore[attr-defined]
+        )
 
     def service_create(self, request: HttpRequest, values: dict[str, Any]) -> Issue:
         values.pop("is_active", None)  # not on the add page; a new issue is active

@@ -14,7 +14,14 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from kb import services
-from kb.library_file import FORMAT, LibraryFileError, library_dumps, library_export, library_import, library_parse
+from kb.library_file import (
+    FORMAT,
+    LibraryFileError,
+    library_dumps,
+    library_export,
+    library_import,
+    library_parse,
+)
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
@@ -35,7 +42,7 @@ class ImportForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         if upload is not None:
             if upload.size > MAX_FILE_BYTES:
@@ -77,7 +84,9 @@ def import_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpResp
 def _run_import(model_admin: admin.ModelAdmin, request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
     dry_run, prune = data["dry_run"], data["prune"]
     try:
-        report = library_import(data=library_parse(data["raw"]), prune=prune, dry_run=dry_run, user=request.user)
+        report = library_import(
+            data=library_parse(data["raw"]), prune=prune, dry_run=dry_run, user=request.user
+        )
     except LibraryFileError as exc:
         model_admin.message_user(request, "The file was not imported; nothing changed.", messages.ERROR)
         return {"import_errors": exc.errors}

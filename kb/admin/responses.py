@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
@@ -29,6 +29,7 @@ from kb.admin.base import (
 )
 from kb.models import Response
 from kb.rendering import SAMPLE_CONTEXT
+from kb.selectors import responses_live
 
 Status = Response.Status
 
@@ -61,7 +62,12 @@ class ResponseForm(ServiceModelForm):
 class ResponseInline(ResponseWrites, LibraryInline, admin.StackedInline):
     model = Response
     form = ResponseForm
-    fields = [("key", "channel", "language"), "text", ("valid_from", "valid_until"), ("status", "length", "fits")]
+    fields = [
+        ("key", "channel", "language"),
+        "text",
+        ("valid_from", "valid_until"),
+        ("status", "length", "fits"),
+    ]
     readonly_fields = ["status", "length", "fits"]
     extra = 0
 
@@ -71,15 +77,10 @@ class LiveNowFilter(admin.SimpleListFilter):
     parameter_name = "live"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Live (approved, inside its window)"), ("no", "Not live")]
+        return [("yes", "Live (may be suggested now)"), ("no", "Not live")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Response]) -> QuerySet[Response]:
-        now = timezone.now()
-        live = (
-            Q(status=Status.APPROVED)
-            & (Q(valid_from__isnull=True) | Q(valid_from__lte=now))
-            & (Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        )
+        live = Exists(responses_live().filter(pk=OuterRef("pk")))
         if self.value() == "yes":
             return queryset.filter(live)
         if self.value() == "no":
@@ -124,13 +125,35 @@ class ResponseAdmin(ResponseWrites, LibraryAdmin):
     date_hierarchy = "updated_at"
     ordering = ["issue__key", "key"]
     autocomplete_fields = ["issue"]
-    readonly_fields = ["preview", "status", "approved_by", "approved_at", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "preview",
+        "status",
+        "approved_by",
+        "approved_at",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (None, {"fields": ["issue", "key", ("channel", "language"), "text", "preview"]}),
         ("Validity", {"fields": [("valid_from", "valid_until")]}),
-        ("Lifecycle", {"fields": [("status", "approved_by", "approved_at"), ("created_by", "created_at", "updated_at")]}),
+        (
+            "Lifecycle",
+            {
+                "fields": [
+                    ("status", "approved_by", "approved_at"),
+                    ("created_by", "created_at", "updated_at"),
+                ]
+            },
+        ),
     ]
-    actions = ["submit_selected", "approve_selected", "send_back_selected", "retire_selected", "reopen_selected"]
+    actions = [
+        "submit_selected",
+        "approve_selected",
+        "send_back_selected",
+        "retire_selected",
+        "reopen_selected",
+    ]
     history_list_display = ["status"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -150,7 +173,7 @@ class ResponseAdmin(ResponseWrites, LibraryAdmin):
             return "always"
         start = f"{timezone.localtime(response.valid_from):%Y-%m-%d}" if response.valid_from else "…"
         end = f"{timezone.localtime(response.valid_until):%Y-%m-%d}" if response.valid_until else "…"
-        return f"{start} – {end}"
+        return f"{start} → {end}"
 
     @admin.display(description="preview")
     def preview(self, response: Response) -> str:
@@ -189,11 +212,15 @@ class ResponseAdmin(ResponseWrites, LibraryAdmin):
     ) -> None:
         responses = list(queryset)
         already = [r for r in responses if r.status == to_status]
-        wrong = [r for r in responses if r.status != to_status and from_statuses and r.status not in from_statuses]
+        wrong = [
+            r for r in responses if r.status != to_status and from_statuses and r.status not in from_statuses
+        ]
         movable = [r for r in responses if r not in already and r not in wrong]
         succeeded, failed = apply_each(
             movable,
-            lambda response: services.response_transition(response=response, to_status=to_status, user=request.user),
+            lambda response: services.response_transition(
+                response=response, to_status=to_status, user=request.user
+            ),
         )
         failed += [
             f"{r.key}: it is {r.get_status_display().lower()}, this step is for "
@@ -253,7 +280,9 @@ class ResponseAdmin(ResponseWrites, LibraryAdmin):
                 }
                 for to_status, step in transitions_from(response, request.user)
             ]
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "kb_transitions": steps})
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "kb_transitions": steps}
+        )
 
     @method_decorator(require_POST)
     def transition_view(self, request: HttpRequest, object_id: str, to_status: str) -> HttpResponse:

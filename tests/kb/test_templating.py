@@ -67,13 +67,20 @@ def test_upper_and_title_filters_apply():
     ],
 )
 def test_if_elif_else_picks_the_first_branch_that_holds(variables, expected):
-    text = "{% if customer_name %}Hi {{ customer_name }}!{% elif handle %}Hi {{ handle }}!{% else %}Hi there!{% endif %}"
+    text = (
+        "{% if customer_name %}Hi {{ customer_name }}!"
+        "{% elif handle %}Hi {{ handle }}!"
+        "{% else %}Hi there!{% endif %}"
+    )
 
     assert render_response_template(text, variables) == expected
 
 
 def test_if_with_a_comparison_and_not():
-    text = '{% if not customer_name %}Hello{% elif brand_name == "Acme Air" %}Dear {{ customer_name }}{% endif %}'
+    text = (
+        "{% if not customer_name %}Hello"
+        '{% elif brand_name == "Acme Air" %}Dear {{ customer_name }}{% endif %}'
+    )
 
     assert render_response_template(text, {}) == "Hello"
     assert render_response_template(text, {"customer_name": "Jane", "brand_name": "Acme Air"}) == "Dear Jane"

@@ -130,7 +130,7 @@ def test_accepts_lists_and_float64_and_any_integer_ids():
 
 
 @pytest.mark.parametrize(
-    ("make_vectors", "ids", "message"),
+    ("make_vectors", "bad_ids", "message"),
     [
         (lambda: unit_vectors(2, dim=16), [1, 2], "dimension 16, the index has 32"),
         (lambda: unit_vectors(2), [1], "2 vectors but 1 ids"),
@@ -143,12 +143,12 @@ def test_accepts_lists_and_float64_and_any_integer_ids():
         (lambda: np.array([["a"] * DIM]), [1], "numeric"),
     ],
 )
-def test_bad_input_is_refused_with_a_clear_error(index, make_vectors, ids, message):
+def test_bad_input_is_refused_with_a_clear_error(index, make_vectors, bad_ids, message):
     before = index.count()
     with pytest.raises(ValueError, match=message):
-        index.append(make_vectors(), ids)
+        index.append(make_vectors(), bad_ids)
     with pytest.raises(ValueError, match=message):
-        VectorIndex(DIM).index(make_vectors(), ids)
+        VectorIndex(DIM).index(make_vectors(), bad_ids)
     assert index.count() == before
 
 

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+
+from suggestions.text import normalize_mention
+
+CASES = [
+    # Addressing at the start goes; the rest of the sentence stays.
+    ("RT @a @b: my bag is lost", "my bag is lost"),
+    ("@AcmeAir @AcmeSupport where is my bag?? https://t.co/abc #LostLuggage 😡😡", "where is my bag? lost luggage enraged face"),
+    (".@AcmeAir your app is down", "your app is down"),
+    ("RT: flight delayed again", "flight delayed again"),
+    ("RTX card arrived broken", "RTX card arrived broken"),
+    # Handles later in the text keep their name; e-mail addresses are not handles.
+    ("I flew @AcmeAir and lost my bag", "I flew AcmeAir and lost my bag"),
+    ("write to help@acme.example please", "write to help@acme.example please"),
+    # Links go.
+    ("see https://t.co/abc and www.acme.example/help now", "see and now"),
+    ("HTTPS://T.CO/ABC bag gone", "bag gone"),
+    # Hashtags.
+    ("#FlightCancelled", "flight cancelled"),
+    ("#lostbag", "lostbag"),
+    ("#AC1234", "AC1234"),
+    ("#NYCDelays again", "NYC delays again"),
+    ("#myBagIsLost", "my bag is lost"),
+    ("#iPhone app crashes", "iPhone app crashes"),
+    ("#lost_bag", "lost bag"),
+    ("I code in C# daily", "I code in C# daily"),
+    # Stretched letters and shouted punctuation.
+    ("soooo", "soo"),
+    ("SOOOO LONG", "SOO LONG"),
+    ("the gate is at 1000", "the gate is at 1000"),
+    ("!!!!", "!"),
+    ("?!?!", "?!"),
+    ("why??? seriously!!!", "why? seriously!"),
+    ("waited...... forever", "waited. forever"),
+    # Emoji become their CLDR short names.
+    ("✈️", "airplane"),
+    ("😡", "enraged face"),
+    ("great service 👍🏽👍🏽", "great service thumbs up"),
+    ("😡 still waiting 😡", "enraged face still waiting enraged face"),
+    # Entities, whitespace, case.
+    ("bags &amp; seats", "bags & seats"),
+    ("  lots \n of\t space  ", "lots of space"),
+    ("Where Is My BAG", "Where Is My BAG"),
+    # Nothing left after cleaning: the original text, stripped.
+    ("@AcmeAir", "@AcmeAir"),
+    ("  https://t.co/abc  ", "https://t.co/abc"),
+    ("RT @a @b:", "RT @a @b:"),
+    ("", ""),
+    ("   ", ""),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[case[0] or "<empty>" for case in CASES])
+def test_normalize_mention(text, expected):
+    assert normalize_mention(text) == expected
+
+
+def test_normalizing_twice_changes_nothing_more():
+    for text, _ in CASES:
+        once = normalize_mention(text)
+        if once and once != text.strip():  # skip the "return the original" fallbacks
+            assert normalize_mention(once) == once
