@@ -60,6 +60,7 @@ class LibraryFileError(Exception):
 class ImportReport:
     dry_run: bool
     changes: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # left as they are, for an editor to look at
 
     @property
     def changed(self) -> bool:
@@ -67,9 +68,11 @@ class ImportReport:
 
     def summary(self) -> str:
         verb = "would change" if self.dry_run else "changed"
-        if not self.changes:
-            return "Library is up to date: nothing to change."
-        return f"{len(self.changes)} change(s) {verb}:\n" + "\n".join(f"  {line}" for line in self.changes)
+        lines = [f"{len(self.changes)} change(s) {verb}:"] if self.changes else ["Library is up to date: nothing to change."]
+        lines += [f"  {line}" for line in self.changes]
+        if self.notices:
+            lines += ["Left for an editor:"] + [f"  ! {line}" for line in self.notices]
+        return "\n".join(lines)
 
 
 class _Rollback(Exception):
@@ -106,7 +109,7 @@ def library_import(
     if errors:
         raise LibraryFileError(errors)
     importer = _Importer(user=user, prune=prune)
-    report = ImportReport(dry_run=dry_run, changes=importer.changes)
+    report = ImportReport(dry_run=dry_run, changes=importer.changes, notices=importer.notices)
     try:
         with transaction.atomic(), services.library_batch():
             importer.run(data)
@@ -311,6 +314,7 @@ class _Importer:
         self.user = user
         self.prune = prune
         self.changes: list[str] = []
+        self.notices: list[str] = []
         self.errors: list[str] = []
 
     def run(self, data: dict[str, Any]) -> None:
@@ -430,10 +434,16 @@ class _Importer:
     def _status(self, response: Response, status: str) -> None:
         if status == response.status:
             return
+        if response.status == Response.Status.RETIRED and status == Response.Status.APPROVED:
+            if response.key not in " ".join(self.notices):
+                self.notices.append(
+                    f"response {response.key} is retired here but approved in the file: left retired; "
+                    "reopen it and send it through review to bring it back"
+                )
+            return
         before = response.status
         services.response_set_status(response=response, to_status=status, user=self.user)
-        note = "" if response.status == status else " (was retired: sent to review, not straight back)"
-        self.changes.append(f"~ response {response.key}: {before} -> {response.status}{note}")
+        self.changes.append(f"~ response {response.key}: {before} -> {response.status}")
 
     def _prune(self, issue_keys: set[str], response_keys: set[str]) -> None:
         for issue in Issue.objects.filter(is_active=True).exclude(key__in=issue_keys):

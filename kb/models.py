@@ -15,6 +15,9 @@ from kb.templating import validate_response_template
 handle_validator = RegexValidator(
     r"^@[A-Za-z0-9_]{1,30}$", "A handle is @ followed by letters, digits or underscores."
 )
+# Keys come from other systems (intent names such as "reverted_card_payment?"): anything
+# printable without spaces or slashes.
+key_validator = RegexValidator(r"^[^\s/]+$", "A key has no spaces or slashes.")
 language_validator = RegexValidator(
     r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "Use a language tag such as en, de or pt-BR."
 )
@@ -29,7 +32,7 @@ class TimeStamped(models.Model):
 
 
 class Brand(TimeStamped):
-    key = models.SlugField(max_length=64, unique=True)
+    key = models.CharField(max_length=64, unique=True, validators=[key_validator])
     name = models.CharField(max_length=120)
     handle = models.CharField(max_length=32, validators=[handle_validator])
 
@@ -55,7 +58,7 @@ class Tag(models.Model):
 class Issue(TimeStamped):
     """A problem customers raise, how agents handle it, and the replies approved for it."""
 
-    key = models.SlugField(max_length=100, unique=True)
+    key = models.CharField(max_length=100, unique=True, validators=[key_validator])
     brand = models.ForeignKey(
         Brand,
         null=True,
@@ -125,7 +128,7 @@ class Response(TimeStamped):
         APPROVED = "approved", "Approved"
         RETIRED = "retired", "Retired"
 
-    key = models.SlugField(max_length=120, unique=True)
+    key = models.CharField(max_length=120, unique=True, validators=[key_validator])
     issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="responses")
     channel = models.CharField(max_length=16, choices=Channel, default=Channel.ANY)
     text = models.TextField(

@@ -288,10 +288,13 @@ def response_transition(*, response: Response, to_status: str, user: User | None
 
 def response_set_status(*, response: Response, to_status: str, user: User | None = None) -> Response:
     """Put a response straight into a status, as a reviewed library file does. Approval still
-    takes an editor and a reply that fits; a retired response goes to review, never straight
-    back to approved."""
+    takes an editor and a reply that fits, and a retired response never goes straight back to
+    approved."""
     if to_status == Status.APPROVED and response.status == Status.RETIRED:
-        to_status = Status.IN_REVIEW
+        raise ValidationError(
+            {"status": f"{response.key}: a retired response goes through review before it is approved again."},
+            code="invalid_transition",
+        )
     if to_status == response.status:
         return response
     if to_status == Status.APPROVED:

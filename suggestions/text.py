@@ -68,7 +68,7 @@ def normalize_mention(text: str) -> str:
 
 
 def _hashtag_words(match: re.Match[str]) -> str:
-    words = []
+    words: list[str] = []
     for part in match.group(1).split("_"):
         pieces = _CAMEL_BOUNDARY.split(part)
         if len(pieces) > 1:

@@ -12,6 +12,7 @@ the reference that readers use.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import faiss
 import numpy as np
@@ -42,7 +43,7 @@ class VectorIndex:
         x, i = self._checked_pairs(vectors, ids)
         if not len(i):
             return
-        self._index.remove_ids(i)
+        self._index.remove_ids(i)  # type: ignore[arg-type]  # the Python wrapper takes id arrays
         self._index.add_with_ids(x, i)
 
     def delete(self, ids: Ids) -> int:
@@ -50,7 +51,7 @@ class VectorIndex:
         i = _checked_ids(ids, allow_duplicates=True)
         if not len(i) or not self.count():
             return 0
-        return int(self._index.remove_ids(i))
+        return int(self._index.remove_ids(i))  # type: ignore[arg-type]
 
     def search(self, queries: Vectors, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, ids), each (len(queries), min(k, count)), best match first."""
@@ -90,7 +91,7 @@ class VectorIndex:
             raise ValueError(f"not an IndexIDMap2 over IndexFlatIP: {type(raw).__name__}")
         self = cls.__new__(cls)
         self.dimension = int(raw.d)
-        self._index = raw
+        self._index = cast(faiss.IndexIDMap2, raw)
         return self
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from kb.rendering import SAMPLE_CONTEXT, RenderedReply, render_reply
@@ -71,7 +72,9 @@ def apply_each(objects: Iterable[models.Model], step: Callable[[Any], object]) -
             with transaction.atomic():
                 step(obj)
         except (ValidationError, PermissionDenied) as exc:
-            failed.append(" ".join(error_lines(exc)))
+            message = " ".join(error_lines(exc))
+            name = getattr(obj, "key", None) or Truncator(str(obj)).chars(40)
+            failed.append(message if message.startswith(f"{name}:") else f"{name}: {message}")
         else:
             succeeded += 1
     return succeeded, failed

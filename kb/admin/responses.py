@@ -179,7 +179,9 @@ class ResponseAdmin(ResponseWrites, LibraryAdmin):
     def preview(self, response: Response) -> str:
         rendered = rendered_sample(response)
         if rendered is None:
-            return "Save the response to see it rendered."
+            return (
+                "Does not render: fix the template." if response.text else "Save to see the reply rendered."
+            )
         limit = f" of {rendered.limit} allowed" if rendered.limit else " (no limit)"
         return format_html(
             '<div class="kb-preview"><div class="kb-preview-text">{}</div>'

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 
 from kb import services
@@ -22,6 +22,7 @@ from kb.library_file import (
     library_parse,
 )
 from kb.models import Brand, Example, Issue, Response, Tag
+from tests.factories import ResponseFactory
 
 DM_TEXT = (
     '{{ customer_name|default:"Hi there" }}, so sorry about the cancellation. Please DM us your '
@@ -266,17 +267,25 @@ def test_a_file_may_withdraw_an_approved_response_to_draft_while_rewriting_it(ed
     assert not stored.history.filter(status="approved", text="So sorry. " * 30).exists()
 
 
-def test_a_retired_response_named_as_approved_goes_to_review_not_approved(editor, imported):
+def test_a_retired_response_named_as_approved_stays_retired_and_is_flagged(editor, imported):
     services.response_retire(response=Response.objects.get(key="cancelled-flight-dm"), retired_by=editor)
 
-    report = library_import(data=_library(), user=editor)
+    first = library_import(data=_library(), user=editor)
+    second = library_import(data=_library(), user=editor)
 
     stored = Response.objects.get(key="cancelled-flight-dm")
-    assert stored.status == "in_review"
-    assert not stored.is_live
-    note = next(line for line in report.changes if "cancelled-flight-dm" in line)
-    assert "retired -> in_review" in note
-    assert "review" in note.split("in_review", 1)[1]  # says why it is not approved
+    assert stored.status == "retired"
+    assert not first.changed and not second.changed  # importing twice changes nothing
+    assert any("cancelled-flight-dm" in line and "review" in line for line in first.notices)
+    assert "cancelled-flight-dm" in second.summary()
+
+
+def test_set_status_never_takes_a_retired_response_straight_to_approved(editor):
+    response = ResponseFactory(status="retired")
+    with pytest.raises(ValidationError):
+        services.response_set_status(response=response, to_status="approved", user=editor)
+    response.refresh_from_db()
+    assert response.status == "retired"
 
 
 def test_import_reactivates_a_retired_example_the_file_names_again(editor, imported):

