@@ -80,7 +80,12 @@ class ResponseSerializer(serializers.ModelSerializer):
 
     def get_sample(self, response: Response) -> dict[str, Any]:
         reply = render_reply(response.text, SAMPLE_CONTEXT, response.channel)
-        return {"text": reply.text, "length": reply.length, "limit": reply.limit, "fits_channel": reply.fits_channel}
+        return {
+            "text": reply.text,
+            "length": reply.length,
+            "limit": reply.limit,
+            "fits_channel": reply.fits_channel,
+        }
 
 
 class NestedResponseSerializer(ResponseSerializer):
@@ -88,11 +93,20 @@ class NestedResponseSerializer(ResponseSerializer):
         fields = [name for name in ResponseSerializer.Meta.fields if name != "issue"]
 
 
+class TagsField(serializers.ListField):
+    """Tag names in, sorted tag names out (the model side is a many-to-many manager)."""
+
+    child = serializers.SlugField(max_length=64)
+
+    def to_representation(self, tags: Any) -> list[str]:
+        return sorted(tag.name for tag in tags.all())
+
+
 class IssueSerializer(serializers.ModelSerializer):
     brand = serializers.SlugRelatedField(
         slug_field="key", queryset=Brand.objects.all(), allow_null=True, required=False
     )
-    tags = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
+    tags = TagsField(required=False)
     active = serializers.BooleanField(source="is_active", required=False)
     examples = ExampleSerializer(many=True, read_only=True)
     responses = NestedResponseSerializer(many=True, read_only=True)
@@ -117,7 +131,6 @@ class IssueSerializer(serializers.ModelSerializer):
 
     def to_representation(self, issue: Issue) -> dict[str, Any]:
         data = super().to_representation(issue)
-        data["tags"] = sorted(tag.name for tag in issue.tags.all())
         data["examples"] = [item for item in data["examples"] if item["status"] != Example.Status.RETIRED]
         return data
 
@@ -183,7 +196,9 @@ class BrandViewSet(LibraryViewSet):
         serializer.instance = services.brand_create(created_by=self.request.user, **serializer.validated_data)
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.brand_update(brand=serializer.instance, updated_by=self.request.user, **serializer.validated_data)
+        services.brand_update(
+            brand=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+        )
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
         brand = self.get_object()
@@ -216,7 +231,9 @@ class IssueViewSet(LibraryViewSet):
         serializer.instance = issue
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.issue_update(issue=serializer.instance, updated_by=self.request.user, **serializer.validated_data)
+        services.issue_update(
+            issue=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+        )
 
     def retire(self, instance: Issue) -> None:
         services.issue_retire(issue=instance, retired_by=self.request.user)
@@ -230,7 +247,9 @@ class ResponseViewSet(LibraryViewSet):
         return Response.objects.select_related("issue", "created_by", "approved_by")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.response_create(created_by=self.request.user, **serializer.validated_data)
+        serializer.instance = services.response_create(
+            created_by=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.response_update(
@@ -250,10 +269,14 @@ class ExampleViewSet(LibraryViewSet):
         return Example.objects.select_related("issue")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.example_create(created_by=self.request.user, **serializer.validated_data)
+        serializer.instance = services.example_create(
+            created_by=self.request.user, **serializer.validated_data
+        )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.example_update(example=serializer.instance, updated_by=self.request.user, **serializer.validated_data)
+        services.example_update(
+            example=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+        )
 
     def retire(self, instance: Example) -> None:
         services.example_retire(example=instance, retired_by=self.request.user)

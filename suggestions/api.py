@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,8 +19,8 @@ from kb.models import Brand, Response
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
 from suggestions.models import Feedback, SuggestionRequest
-from suggestions.serving import holder
 from suggestions.services import Mention, feedback_give, suggestion_create
+from suggestions.serving import holder
 from suggestions.tasks import index_rebuild_task
 
 MAX_TEXT = 5000
@@ -37,8 +36,17 @@ class AgentSerializer(serializers.Serializer):
     initials = serializers.CharField(max_length=8, required=False, allow_blank=True)
 
 
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only strings: DRF's would turn a JSON number into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class SuggestionInputSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=MAX_TEXT)
+    text = StrictCharField(max_length=MAX_TEXT)
     brand = serializers.SlugRelatedField(
         slug_field="key",
         queryset=Brand.objects.all(),
@@ -122,7 +130,9 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         given.is_valid(raise_exception=True)
         try:
             answer = suggestion_create(
-                mention=given.mention(request.user), limit=given.validated_data["limit"], requested_by=request.user
+                mention=given.mention(request.user),
+                limit=given.validated_data["limit"],
+                requested_by=request.user,
             )
         except IndexUnavailable as exc:
             return ApiResponse(
@@ -133,7 +143,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=FeedbackInputSerializer, responses={200: FeedbackOutputSerializer})
     @action(detail=True, methods=["post"])
     def feedback(self, request: Request, pk: str | None = None) -> ApiResponse:
-        suggestion = get_object_or_404(SuggestionRequest, pk=pk)
+        suggestion = self.get_object()  # DRF's lookup: a pk that is not a number is a 404, not a 500
         given = FeedbackInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         feedback = feedback_give(request=suggestion, given_by=request.user, **given.validated_data)

@@ -92,15 +92,17 @@ def index_sync() -> IndexVersion:
         base = active_version()
         if base is None:
             return index_rebuild()
-        snapshot = library_snapshot()
-        if snapshot.digest == base.library_digest:
-            return base
         embedder = get_embedder()
         try:
+            # Read even when nothing changed: an unreadable version, or one built by another
+            # model, must be rebuilt rather than reported as up to date.
             index, meta = IndexStore().read(base.version, expected_model=embedder.name)
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
             return index_rebuild()
+        snapshot = library_snapshot()
+        if snapshot.digest == base.library_digest:
+            return base
         indexed: dict[str, str] = meta.get("entries", {})
         stale = [int(key) for key, digest in indexed.items() if snapshot.hashes.get(key) != digest]
         fresh = [key for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]

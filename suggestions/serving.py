@@ -3,6 +3,7 @@ swapped when another process activates a new one (checked at most every POLL_SEC
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from suggestions.embedder import get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.indexing import active_version
 from suggestions.vector_index import VectorIndex
+
+logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 
@@ -42,7 +45,16 @@ class IndexHolder:
                 self._served = None
                 raise IndexUnavailable("No index has been built yet; run `manage.py rebuild_index`.")
             if self._served is None or self._served.version != version.version:
-                index, meta = IndexStore().read(version.version, expected_model=get_embedder().name)
+                try:
+                    index, meta = IndexStore().read(version.version, expected_model=get_embedder().name)
+                except IndexUnavailable as exc:
+                    if self._served is None:
+                        raise
+                    # Keep answering from the last good version instead of failing once per poll.
+                    logger.warning(
+                        "Index %s unusable (%s); still serving %s", version.version, exc, self._served.version
+                    )
+                    return self._served
                 self._served = ServedIndex(version.version, index, meta)
             return self._served
 

@@ -37,11 +37,12 @@ BRANDS = [
     {"key": "globex-bank", "name": "Globex Bank", "handle": "@GlobexBank"},
 ]
 
-# key -> brand, title, private_channel, examples, responses (key, channel, status, text, extra).
+# key -> brand, title, tags, private_channel, examples, responses (key, channel, status, text[, window]).
 ISSUES: dict[str, dict] = {
     "lost-baggage": {
         "brand": "acme-air",
         "title": "Checked bag lost or delayed at the airport",
+        "tags": ["baggage"],
         "private_channel": True,
         "examples": [
             "my checked suitcase never showed up on the baggage carousel",
@@ -70,6 +71,7 @@ ISSUES: dict[str, dict] = {
     "cancelled-flight": {
         "brand": "acme-air",
         "title": "Flight cancelled, customer needs rebooking",
+        "tags": ["irregular-ops", "rebooking"],
         "private_channel": True,
         "examples": [
             "my flight got cancelled and nobody at the gate can rebook me",
@@ -138,7 +140,8 @@ ISSUES: dict[str, dict] = {
                 "refund-receipt-email",
                 "email",
                 "approved",
-                "Hi {{ customer_name|default:'there' }},\n\nyour refund receipt is attached.\n\n{{ agent_name }}",
+                "Hi {{ customer_name|default:'there' }},\n\n"
+                "your refund receipt is attached.\n\n{{ agent_name }}",
             ),
         ],
     },
@@ -203,7 +206,7 @@ def library_build() -> Library:
                 title=spec["title"],
                 brand=brands[spec["brand"]] if spec["brand"] else None,
                 private_channel=spec["private_channel"],
-                tags=["fixture"],
+                tags=spec.get("tags", ()),
             )
             issues[key] = issue
             for text in spec["examples"]:

@@ -16,5 +16,6 @@ from tests.engine_fixtures import (  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)
-def _never_the_real_model(engine):
+def _never_the_real_model(request):
     """API tests answer with the fake embedder and a clean served index, always."""
+    request.getfixturevalue("engine")

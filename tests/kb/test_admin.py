@@ -690,3 +690,15 @@ def test_export_downloads_the_library_file(as_author, library):
     assert page.content.decode() == library_dumps(library_export())
     assert {issue["key"] for issue in json.loads(page.content)["issues"]} == {"lost-bag", "flat-tyre"}
     assert Brand.objects.count() == len(json.loads(page.content)["brands"])
+
+
+def test_keys_from_other_systems_work_in_the_admin(as_editor, library):
+    response = ResponseFactory(issue=library["lost_bag"], key="reverted_card_payment?", status="draft")
+    assert as_editor.get(url("response_change", response.pk)).status_code == 200
+    page = as_editor.post(url("response_transition", response.pk, "in_review"), follow=True)
+    response.refresh_from_db()
+    assert response.status == "in_review"
+    assert "“reverted_card_payment?” is now in review." in notes(page)
+    assert [r.key for r in shown(as_editor.get(url("response_changelist") + "?q=card_payment"))] == [
+        "reverted_card_payment?"
+    ]
