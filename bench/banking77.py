@@ -59,7 +59,9 @@ def library(intents: dict[str, list[str]]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--shots", type=int, default=10, help="Examples per issue; 0 for every training row.")
     parser.add_argument("--holdout", type=int, default=0, help="Categories left out of the library.")
@@ -70,13 +72,18 @@ def main() -> None:
     held_out = set(random.Random(args.seed).sample(sorted(intents), args.holdout)) if args.holdout else set()
     args.out.mkdir(parents=True, exist_ok=True)
     kept = {key: examples for key, examples in intents.items() if key not in held_out}
-    (args.out / "library.json").write_text(json.dumps(library(kept), ensure_ascii=False, indent=1), encoding="utf-8")
+    (args.out / "library.json").write_text(
+        json.dumps(library(kept), ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     with open(args.out / "test.jsonl", "w", encoding="utf-8") as handle:
         for text, category in test:
             issue = None if category in held_out else category
             handle.write(json.dumps({"text": text, "issue": issue}, ensure_ascii=False) + "\n")
     examples = sum(len(v) for v in kept.values())
-    print(f"{args.out}: {len(kept)} issues, {examples} examples, {len(test)} test messages, {len(held_out)} held out")
+    print(
+        f"{args.out}: {len(kept)} issues, {examples} examples, "
+        f"{len(test)} test messages, {len(held_out)} held out"
+    )
 
 
 if __name__ == "__main__":

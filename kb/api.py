@@ -4,7 +4,7 @@ kb.services, so the API obeys the same lifecycle as the admin."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.db.models import QuerySet
@@ -53,8 +53,12 @@ class ExampleSerializer(serializers.ModelSerializer):
 class ResponseSerializer(serializers.ModelSerializer):
     issue = serializers.SlugRelatedField(slug_field="key", queryset=Issue.objects.all())
     status = serializers.ChoiceField(choices=Response.Status.choices, required=False)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    approved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     sample = serializers.SerializerMethodField(help_text="The reply rendered for a sample customer.")
 
     class Meta:
@@ -197,7 +201,7 @@ class BrandViewSet(LibraryViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.brand_update(
-            brand=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+            brand=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
         )
 
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
@@ -232,7 +236,7 @@ class IssueViewSet(LibraryViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.issue_update(
-            issue=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+            issue=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
         )
 
     def retire(self, instance: Issue) -> None:
@@ -253,7 +257,7 @@ class ResponseViewSet(LibraryViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.response_update(
-            response=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+            response=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
         )
 
     def retire(self, instance: Response) -> None:
@@ -275,7 +279,7 @@ class ExampleViewSet(LibraryViewSet):
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
         services.example_update(
-            example=serializer.instance, updated_by=self.request.user, **serializer.validated_data
+            example=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
         )
 
     def retire(self, instance: Example) -> None:

@@ -68,7 +68,11 @@ class ImportReport:
 
     def summary(self) -> str:
         verb = "would change" if self.dry_run else "changed"
-        lines = [f"{len(self.changes)} change(s) {verb}:"] if self.changes else ["Library is up to date: nothing to change."]
+        lines = (
+            [f"{len(self.changes)} change(s) {verb}:"]
+            if self.changes
+            else ["Library is up to date: nothing to change."]
+        )
         lines += [f"  {line}" for line in self.changes]
         if self.notices:
             lines += ["Left for an editor:"] + [f"  ! {line}" for line in self.notices]
@@ -186,7 +190,7 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
         errors.append(f"file: format: must be {FORMAT!r}, got {json.dumps(data['format'])[:40]}")
     brand_keys = _check_entries(errors, data.get("brands"), "brands", "brand", _BRAND_FIELDS)
     response_keys: set[str] = set()
-    issues = data.get("issues") if isinstance(data.get("issues"), list) else []
+    issues: list[Any] = data["issues"] if isinstance(data.get("issues"), list) else []
     _check_entries(errors, issues, "issues", "issue", _ISSUE_FIELDS)
     for index, issue in enumerate(issues):
         if not isinstance(issue, dict):

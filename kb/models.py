@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -162,7 +164,7 @@ class Response(TimeStamped):
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise ValidationError({"valid_until": "Must be later than valid from."})
 
-    def is_valid_at(self, moment: timezone.datetime | None = None) -> bool:
+    def is_valid_at(self, moment: datetime | None = None) -> bool:
         """Inside its validity window (an open end counts as valid)."""
         moment = moment or timezone.now()
         return (self.valid_from is None or self.valid_from <= moment) and (

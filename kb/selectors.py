@@ -36,9 +36,7 @@ def responses_live(*, now: datetime | None = None) -> QuerySet[Response]:
 
 def issues_searchable(*, now: datetime | None = None) -> QuerySet[Issue]:
     """Active issues with at least one live response: the only ones worth finding."""
-    return Issue.objects.filter(
-        Exists(responses_live(now=now).filter(issue=OuterRef("pk"))), is_active=True
-    )
+    return Issue.objects.filter(Exists(responses_live(now=now).filter(issue=OuterRef("pk"))), is_active=True)
 
 
 def library_searchable_texts(*, now: datetime | None = None) -> list[SearchableText]:

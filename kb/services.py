@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
 from django.db import models, transaction
@@ -18,7 +19,7 @@ from kb.models import Brand, Example, Issue, Response, Tag
 from kb.rendering import SAMPLE_CONTEXT, render_reply
 from kb.signals import library_changed
 
-User = AbstractBaseUser | AnonymousUser
+User = Account | AnonymousUser
 Status = Response.Status
 
 # (from, to): the name of the step, as editors see it in messages.
@@ -292,7 +293,10 @@ def response_set_status(*, response: Response, to_status: str, user: User | None
     approved."""
     if to_status == Status.APPROVED and response.status == Status.RETIRED:
         raise ValidationError(
-            {"status": f"{response.key}: a retired response goes through review before it is approved again."},
+            {
+                "status": f"{response.key}: a retired response goes through review "
+                "before it is approved again."
+            },
             code="invalid_transition",
         )
     if to_status == response.status:
@@ -370,5 +374,5 @@ def _save(instance: models.Model, *, user: User | None, reason: str) -> None:
     instance.save()
 
 
-def _real(user: User | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None  # type: ignore[return-value]
+def _real(user: User | None) -> Account | None:
+    return user if isinstance(user, Account) else None

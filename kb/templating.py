@@ -51,10 +51,11 @@ def compile_response_template(text: str) -> Template:
         template = response_engine().from_string(text)
     except TemplateSyntaxError as exc:
         raise ValidationError(_syntax_message(exc), code="template_syntax") from None
-    stray = [node for node in template.nodelist.get_nodes_by_type(TextNode) if _STRAY.search(node.s)]
+    texts = [node.s for node in template.nodelist.get_nodes_by_type(TextNode) if isinstance(node, TextNode)]
+    stray = [text for text in texts if _STRAY.search(text)]
     if stray:
         raise ValidationError(
-            "Template does not parse: unbalanced braces near %r." % stray[0].s.strip()[:40],
+            "Template does not parse: unbalanced braces near %r." % stray[0].strip()[:40],
             code="template_syntax",
         )
     unknown = sorted(set(_variable_names(template.nodelist)) - set(RESPONSE_VARIABLES))

@@ -78,7 +78,7 @@ class SuggestionInputSerializer(serializers.Serializer):
 
 
 class SuggestionOutputSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    brand: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="key", read_only=True)
     suggestions = serializers.JSONField(source="results")
 
     class Meta:
@@ -108,8 +108,12 @@ class FeedbackInputSerializer(serializers.Serializer):
 
 
 class FeedbackOutputSerializer(serializers.ModelSerializer):
-    response = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    given_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    response: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
+    given_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Feedback

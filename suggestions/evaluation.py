@@ -48,7 +48,7 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
             row = json.loads(line)
             text, issue = row["text"], row.get("issue")
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise ValueError(f"line {number}: expected {{\"text\": \"...\", \"issue\": \"KEY\" or null}}") from None
+            raise ValueError(f'line {number}: expected {{"text": "...", "issue": "KEY" or null}}') from None
         if not isinstance(text, str) or not text.strip() or not (issue is None or isinstance(issue, str)):
             raise ValueError(f"line {number}: text must be a non-empty string and issue a key or null")
         messages.append(LabelledMessage(text, issue))
@@ -57,7 +57,9 @@ def read_labelled(path: Path) -> list[LabelledMessage]:
     return messages
 
 
-def evaluate(messages: Iterable[LabelledMessage], *, brand: Brand | None = None, channel: str = "") -> Evaluation:
+def evaluate(
+    messages: Iterable[LabelledMessage], *, brand: Brand | None = None, channel: str = ""
+) -> Evaluation:
     """Ask the engine about every message exactly as the API would (nothing is stored)."""
     hits1 = hits3 = answered_right = abstained_covered = abstained_uncovered = covered = uncovered = 0
     latencies = []

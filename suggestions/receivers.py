@@ -16,4 +16,6 @@ def library_changed_queue_sync(sender: Any, issue_ids: frozenset[int], **kwargs:
     try:
         index_sync_task.delay()
     except Exception:
-        logger.exception("Could not queue an index sync for issues %s; it will catch up later", sorted(issue_ids))
+        logger.exception(
+            "Could not queue an index sync for issues %s; it will catch up later", sorted(issue_ids)
+        )

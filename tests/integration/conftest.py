@@ -52,11 +52,27 @@ class Worker:
             "CARELINE_INDEX_DIR": str(settings.CARELINE_INDEX_DIR),
             "HF_HUB_OFFLINE": "1",
         }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=info",
-             "--without-gossip", "--without-mingle", "-n", f"test-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
-        )
+        with open(self.log, "a") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "--loglevel=info",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "-n",
+                    f"test-{os.getpid()}@%h",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, "worker exited:\n" + self.log.read_text()[-2000:]

@@ -25,11 +25,18 @@ def library(real_services, editor):
     for text in (CANCELLED, "cancelled AGAIN. what now??", "AC1432 just got cancelled, rebook me"):
         services.example_create(issue=cancelled, text=text)
     baggage = services.issue_create(key="lost-bag", title="Bag lost", brand=brand)
-    for text in ("my suitcase never showed up on the belt", "where is my luggage??", "lost bag at the airport"):
+    for text in (
+        "my suitcase never showed up on the belt",
+        "where is my luggage??",
+        "lost bag at the airport",
+    ):
         services.example_create(issue=baggage, text=text)
     responses = {
         issue.key: services.response_create(
-            issue=issue, key=f"{issue.key}-reply", channel="any", status="approved",
+            issue=issue,
+            key=f"{issue.key}-reply",
+            channel="any",
+            status="approved",
             text="Sorry {{ customer_name|default:'there' }}, please DM us. ^{{ agent_initials }}",
         )
         for issue in (cancelled, baggage)

@@ -26,7 +26,9 @@ class Command(BaseCommand):
         if password_file.exists():
             username, password = password_file.read_text().split("\n")[:2]
             self.stdout.write(f"Sign in at http://127.0.0.1:8000/admin/ as {username} / {password}")
-            self.stdout.write(f"(saved in {password_file}; change it with: manage.py changepassword {username})")
+            self.stdout.write(
+                f"(saved in {password_file}; change it with: manage.py changepassword {username})"
+            )
         else:
             names = ", ".join(users.filter(is_superuser=True).values_list("username", flat=True))
             self.stdout.write(f"Sign in at http://127.0.0.1:8000/admin/ as one of: {names}")

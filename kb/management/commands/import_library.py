@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("path", help="Library JSON file ('-' reads standard input).")
         parser.add_argument("--prune", action="store_true", help="Also retire what the file no longer names.")
         parser.add_argument("--dry-run", action="store_true", help="Print what would change; write nothing.")
-        parser.add_argument("--if-empty", action="store_true", help="Only import into a library with no issues.")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Only import into a library with no issues."
+        )
         parser.add_argument("--user", help="Record the changes as made by this username.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -41,5 +43,7 @@ class Command(BaseCommand):
                 data=library_parse(raw), prune=options["prune"], dry_run=options["dry_run"], user=user
             )
         except LibraryFileError as exc:
-            raise CommandError(f"{path} was not imported; nothing changed.\n" + "\n".join(exc.errors)) from None
+            raise CommandError(
+                f"{path} was not imported; nothing changed.\n" + "\n".join(exc.errors)
+            ) from None
         self.stdout.write(("Dry run. " if options["dry_run"] else "") + report.summary())

@@ -12,7 +12,7 @@ from suggestions.index_store import IndexUnavailable
 
 
 class Command(BaseCommand):
-    help = "Measure retrieval on a JSONL file of {\"text\": ..., \"issue\": KEY or null} lines."
+    help = 'Measure retrieval on a JSONL file of {"text": ..., "issue": KEY or null} lines.'
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path")
@@ -42,7 +42,9 @@ class Command(BaseCommand):
         self.stdout.write(f"covered messages:    {result.covered}")
         self.stdout.write(f"  top-1 accuracy:    {result.top1:.3f}")
         self.stdout.write(f"  top-3 accuracy:    {result.top3:.3f}")
-        self.stdout.write(f"  answered correctly:{result.answered_correct:>6.3f}  (right issue first, not abstained)")
+        self.stdout.write(
+            f"  answered correctly:{result.answered_correct:>6.3f}  (right issue first, not abstained)"
+        )
         self.stdout.write(f"  wrongly abstained: {result.abstained_covered:.3f}")
         if result.abstain_recall is not None:
             self.stdout.write(f"uncovered messages:  {result.uncovered}")

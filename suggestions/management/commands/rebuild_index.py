@@ -14,7 +14,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-stale",
             action="store_true",
-            help="Only bring the index up to date, re-encoding just what changed (full build if there is none).",
+            help="Only bring the index up to date, re-encoding just what changed "
+            "(a full build if there is none).",
         )
         parser.add_argument("--quiet", action="store_true", help="No progress bar.")
 
@@ -25,5 +26,7 @@ class Command(BaseCommand):
             return
         version = index_rebuild(show_progress=not options["quiet"])
         self.stdout.write(
-            self.style.SUCCESS(f"Index {version.version}: {version.count} vectors in {version.took_ms / 1000:.1f} s.")
+            self.style.SUCCESS(
+                f"Index {version.version}: {version.count} vectors in {version.took_ms / 1000:.1f} s."
+            )
         )

@@ -35,9 +35,13 @@ class Command(BaseCommand):
             }
         )
         if not given.is_valid():
-            raise CommandError("; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in given.errors.items()))
+            raise CommandError(
+                "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in given.errors.items())
+            )
         try:
-            answer = suggestion_create(mention=given.mention(AnonymousUser()), limit=given.validated_data["limit"])
+            answer = suggestion_create(
+                mention=given.mention(AnonymousUser()), limit=given.validated_data["limit"]
+            )
         except IndexUnavailable as exc:
             raise CommandError(str(exc)) from None
         data = SuggestionOutputSerializer(answer).data
@@ -50,7 +54,8 @@ class Command(BaseCommand):
             fit = "fits" if item["fits_channel"] else f"TOO LONG for {answer.channel}"
             self.stdout.write(
                 f"{rank}. {item['issue']['key']} / {item['response']}  "
-                f"confidence {item['confidence']:.2f} (score {item['score']:.3f}), {item['length']} chars, {fit}"
+                f"confidence {item['confidence']:.2f} (score {item['score']:.3f}), "
+                f"{item['length']} chars, {fit}"
                 f"{', move to DM' if item['private_channel'] else ''}\n"
                 f"   matched: {item['matched_example']}\n   {item['text']}\n"
             )
