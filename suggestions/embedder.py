@@ -45,9 +45,10 @@ class SentenceTransformerEmbedder:
         """Load the model at ``model_path``; ``name`` defaults to the directory's basename.
 
         ``num_threads`` sets torch's intra-op threads for the whole process (None leaves them).
-        One thread: on the 2-core machine, where web workers, Celery and the database share the
-        cores, two threads spin against each other (encode p50 ~100 ms instead of ~24 ms under
-        load); idle, one thread costs ~1 ms per mention and ~40% of batch throughput.
+        One thread, measured on the 2-core machine: idle, it costs ~1 ms per mention (14 vs 13 ms)
+        and ~40% of batch throughput (~150 vs ~250 texts/s); but once web workers, Celery and the
+        database compete for the cores, two threads spin against each other (one mention: p50
+        65-120 ms, p90 ~470 ms) while one thread stays at 14-24 ms.
         """
         # Belt and braces: settings sets these too, but the embedder may be used without Django.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -78,7 +78,7 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
         suggestions.append(_suggestion(response, match.score, match.confidence, match.matched_example, mention, channel))
         if len(suggestions) == limit:
             break
-    abstained = not suggestions or suggestions[0].confidence < 0.5
+    abstained = not suggestions or suggestions[0].confidence < settings.CARELINE_ABSTAIN_THRESHOLD
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     return Answer(suggestions, abstained, channel, served.version, took_ms)
 

@@ -1,0 +1,113 @@
+"""The engine in the admin: try a mention as an agent would, and read what was asked and answered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+
+from kb.channels import Channel
+from kb.models import Brand
+from suggestions.index_store import IndexUnavailable
+from suggestions.models import Feedback, IndexVersion, SuggestionRequest
+from suggestions.services import Mention, suggestions_for
+
+
+class TryMentionForm(forms.Form):
+    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
+    brand = forms.ModelChoiceField(Brand.objects.all(), required=False, to_field_name="key", empty_label="Any brand")
+    channel = forms.ChoiceField(choices=Channel.choices, initial=settings.CARELINE_DEFAULT_CHANNEL)
+    customer_name = forms.CharField(max_length=200, required=False)
+    customer_handle = forms.CharField(max_length=100, required=False)
+    agent_name = forms.CharField(max_length=200, required=False)
+    limit = forms.IntegerField(min_value=1, max_value=settings.CARELINE_MAX_SUGGESTIONS, initial=5)
+
+    def mention(self) -> Mention:
+        data = self.cleaned_data
+        return Mention(
+            text=data["text"],
+            brand=data["brand"],
+            channel=data["channel"],
+            author_name=data["customer_name"],
+            author_handle=data["customer_handle"],
+            agent_name=data["agent_name"],
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class FeedbackInline(admin.TabularInline):
+    model = Feedback
+    extra = 0
+    fields = ["response", "action", "final_text", "given_by", "updated_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SuggestionRequest)
+class SuggestionRequestAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "short_text", "brand", "channel", "abstained", "top_response", "took_ms"]
+    list_filter = ["abstained", "channel", "brand"]
+    search_fields = ["text", "external_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["brand"]
+    inlines = [FeedbackInline]
+    change_list_template = "admin/suggestions/suggestionrequest/change_list.html"
+
+    @admin.display(description="Mention")
+    def short_text(self, obj: SuggestionRequest) -> str:
+        return obj.text[:80]
+
+    @admin.display(description="First suggestion")
+    def top_response(self, obj: SuggestionRequest) -> str:
+        return obj.results[0]["response"] if obj.results else "—"
+
+    def get_urls(self) -> list[URLPattern]:
+        try_view = self.admin_site.admin_view(self.try_mention_view)
+        return [path("try/", try_view, name="suggestions_try_mention"), *super().get_urls()]
+
+    def try_mention_view(self, request: HttpRequest) -> HttpResponse:
+        """What an agent would get for a mention, with scores and matched examples; stores nothing."""
+        form = TryMentionForm(request.POST or None)
+        answer = error = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                answer = suggestions_for(mention=form.mention(), limit=form.cleaned_data["limit"])
+            except IndexUnavailable as exc:
+                error = f"Suggestions are unavailable: {exc}"
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Try a mention",
+            "opts": self.model._meta,
+            "form": form,
+            "answer": answer,
+            "error": error,
+            "threshold": settings.CARELINE_ABSTAIN_THRESHOLD,
+        }
+        return TemplateResponse(request, "admin/suggestions/try_mention.html", context)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.view_response")
+
+
+@admin.register(IndexVersion)
+class IndexVersionAdmin(ReadOnlyAdmin):
+    list_display = ["version", "kind", "model", "count", "added", "removed", "took_ms", "activated_at"]
+    list_filter = ["kind"]
