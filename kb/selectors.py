@@ -35,8 +35,16 @@ def responses_live(*, now: datetime | None = None) -> QuerySet[Response]:
 
 
 def issues_searchable(*, now: datetime | None = None) -> QuerySet[Issue]:
-    """Active issues with at least one live response: the only ones worth finding."""
-    return Issue.objects.filter(Exists(responses_live(now=now).filter(issue=OuterRef("pk"))), is_active=True)
+    """Active issues with an approved response that is valid now or will be: the only ones worth
+    finding. A scheduled reply (an outage statement from 10:00) is searchable ahead of time, and
+    the query-time check shows it from the moment it becomes valid."""
+    now = now or timezone.now()
+    approved = Response.objects.filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+        issue=OuterRef("pk"),
+        status=Response.Status.APPROVED,
+    )
+    return Issue.objects.filter(Exists(approved), is_active=True)
 
 
 def library_searchable_texts(*, now: datetime | None = None) -> list[SearchableText]:

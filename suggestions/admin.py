@@ -20,7 +20,9 @@ from suggestions.services import Mention, suggestions_for
 
 class TryMentionForm(forms.Form):
     text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3, "cols": 80}))
-    brand = forms.ModelChoiceField(Brand.objects.all(), required=False, to_field_name="key", empty_label="Any brand")
+    brand = forms.ModelChoiceField(
+        Brand.objects.all(), required=False, to_field_name="key", empty_label="Any brand"
+    )
     channel = forms.ChoiceField(choices=Channel.choices, initial=settings.CARELINE_DEFAULT_CHANNEL)
     customer_name = forms.CharField(max_length=200, required=False)
     customer_handle = forms.CharField(max_length=100, required=False)
@@ -77,7 +79,7 @@ class SuggestionRequestAdmin(ReadOnlyAdmin):
 
     @admin.display(description="First suggestion")
     def top_response(self, obj: SuggestionRequest) -> str:
-        return obj.results[0]["response"] if obj.results else "—"
+        return obj.shown[0]["response"] if obj.shown else "—"
 
     def get_urls(self) -> list[URLPattern]:
         try_view = self.admin_site.admin_view(self.try_mention_view)

@@ -79,7 +79,7 @@ class SuggestionInputSerializer(serializers.Serializer):
 
 class SuggestionOutputSerializer(serializers.ModelSerializer):
     brand: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    suggestions = serializers.JSONField(source="results")
+    suggestions = serializers.JSONField(source="shown", read_only=True)
 
     class Meta:
         model = SuggestionRequest
@@ -126,7 +126,11 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = SuggestionOutputSerializer
 
     def get_queryset(self) -> Any:
-        return SuggestionRequest.objects.select_related("brand")
+        """Agents see the requests they made; editors and leads see everyone's."""
+        requests = SuggestionRequest.objects.select_related("brand")
+        if self.request.user.has_perm("suggestions.view_suggestionrequest"):
+            return requests
+        return requests.filter(requested_by=self.request.user.pk)
 
     @extend_schema(request=SuggestionInputSerializer, responses={200: SuggestionOutputSerializer})
     def create(self, request: Request) -> ApiResponse:
@@ -166,7 +170,7 @@ class CanRebuildIndex(permissions.BasePermission):
     message = "Only library editors may rebuild the index."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(request.user and request.user.has_perm("kb.change_issue"))
+        return bool(request.user and request.user.has_perm("suggestions.rebuild_index"))
 
 
 class IndexRebuildApi(APIView):

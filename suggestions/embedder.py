@@ -126,6 +126,14 @@ def _embedder_for(setting: str) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(path, name=name)
 
 
+def configured_model_name() -> str:
+    """The name of the model get_embedder() returns, without loading it."""
+    override = _override
+    if override is not None:
+        return override.name
+    return model_location(settings.CARELINE_EMBEDDING_MODEL)[1]
+
+
 def get_embedder() -> Embedder:
     """Return the process-wide embedder for the configured model, loading it on first use."""
     override = _override

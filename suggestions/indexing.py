@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kb.selectors import SearchableText, library_searchable_texts
-from suggestions.embedder import get_embedder
+from suggestions.embedder import configured_model_name, get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.models import ActiveIndex, IndexVersion
 from suggestions.text import normalize_mention
@@ -92,11 +92,10 @@ def index_sync() -> IndexVersion:
         base = active_version()
         if base is None:
             return index_rebuild()
-        embedder = get_embedder()
         try:
             # Read even when nothing changed: an unreadable version, or one built by another
             # model, must be rebuilt rather than reported as up to date.
-            index, meta = IndexStore().read(base.version, expected_model=embedder.name)
+            index, meta = IndexStore().read(base.version, expected_model=configured_model_name())
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
             return index_rebuild()
@@ -112,7 +111,7 @@ def index_sync() -> IndexVersion:
             index.delete(np.array(stale, dtype=np.int64))
         if fresh:
             ids = np.array([int(key) for key in fresh], dtype=np.int64)
-            index.append(embedder.encode([snapshot.texts[int(key)] for key in fresh]), ids)
+            index.append(get_embedder().encode([snapshot.texts[int(key)] for key in fresh]), ids)
         version = _save_and_activate(
             index,
             snapshot,

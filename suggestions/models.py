@@ -30,6 +30,7 @@ class IndexVersion(models.Model):
     class Meta:
         ordering = ["-activated_at", "-id"]
         get_latest_by = ["activated_at", "id"]
+        permissions = [("rebuild_index", "Can rebuild the suggestion index")]
 
     def __str__(self) -> str:
         return self.version
@@ -50,7 +51,9 @@ class SuggestionRequest(models.Model):
     )
     abstained = models.BooleanField(default=False)
     index_version = models.CharField(max_length=64, blank=True)
-    results = models.JSONField(default=list, help_text="Suggestions as answered, best first, with scores.")
+    results = models.JSONField(
+        default=list, help_text="Suggestions as ranked, best first, with scores; kept even when abstained."
+    )
     took_ms = models.FloatField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -59,6 +62,11 @@ class SuggestionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk}: {self.text[:60]}"
+
+    @property
+    def shown(self) -> list[dict]:
+        """The suggestions the agent saw: none when the engine abstained."""
+        return [] if self.abstained else self.results
 
 
 class Feedback(models.Model):

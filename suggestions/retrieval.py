@@ -32,11 +32,11 @@ def confidence_of(score: float) -> float:
     return 1.0 / (1.0 + math.exp(-steepness * (score - centre)))
 
 
-def issues_matching(query: np.ndarray, served: ServedIndex) -> list[IssueMatch]:
+def issues_matching(query: np.ndarray, served: ServedIndex, *, depth: int = SEARCH_DEPTH) -> list[IssueMatch]:
     """Issues ranked by their closest example (or title) to the query vector, best first.
 
     Vectors whose example was retired or moved since the index was built are ignored."""
-    scores, ids = served.index.search(query.reshape(1, -1), SEARCH_DEPTH)
+    scores, ids = served.index.search(query.reshape(1, -1), depth)
     hits = [(float(score), int(vector)) for score, vector in zip(scores[0], ids[0], strict=True)]
     examples = examples_matchable(example_ids=[v for _, v in hits if issue_of_title(v) is None])
     best: dict[int, IssueMatch] = {}

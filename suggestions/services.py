@@ -15,7 +15,7 @@ from kb.selectors import responses_for_issues
 from kb.services import User
 from suggestions.embedder import get_embedder
 from suggestions.models import Feedback, SuggestionRequest
-from suggestions.retrieval import issues_matching
+from suggestions.retrieval import SEARCH_DEPTH, IssueMatch, issues_matching
 from suggestions.serving import holder
 from suggestions.text import normalize_mention
 
@@ -66,24 +66,21 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
     channel = mention.channel or settings.CARELINE_DEFAULT_CHANNEL
     served = holder.get()
     query = get_embedder().encode([normalize_mention(mention.text)])[0]
-    matches = issues_matching(query, served)
-    responses = responses_for_issues(
-        issue_ids=[match.issue_id for match in matches], brand=mention.brand, channel=channel
-    )
-    suggestions: list[Suggestion] = []
-    for match in matches:
-        response = responses.get(match.issue_id)
-        if response is None:
-            continue
-        suggestions.append(_suggestion(response, match.score, match.confidence, match.matched_example, mention, channel))
-        if len(suggestions) == limit:
+    depth = SEARCH_DEPTH
+    while True:
+        suggestions = _suggestions(issues_matching(query, served, depth=depth), mention, channel, limit)
+        # Nearest vectors may all belong to other brands or channels: look further before giving up.
+        if len(suggestions) == limit or depth >= served.index.count():
             break
+        depth *= 4
     abstained = not suggestions or suggestions[0].confidence < settings.CARELINE_ABSTAIN_THRESHOLD
     took_ms = round((time.perf_counter() - started) * 1000, 2)
     return Answer(suggestions, abstained, channel, served.version, took_ms)
 
 
-def suggestion_create(*, mention: Mention, limit: int = 3, requested_by: User | None = None) -> SuggestionRequest:
+def suggestion_create(
+    *, mention: Mention, limit: int = 3, requested_by: User | None = None
+) -> SuggestionRequest:
     """Answer a mention (see suggestions_for) and store the request with exactly what was
     answered, for feedback and analytics."""
     answer = suggestions_for(mention=mention, limit=limit)
@@ -98,9 +95,26 @@ def suggestion_create(*, mention: Mention, limit: int = 3, requested_by: User | 
         requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
         abstained=answer.abstained,
         index_version=answer.index_version,
-        results=[] if answer.abstained else [asdict(suggestion) for suggestion in answer.suggestions],
+        results=[asdict(suggestion) for suggestion in answer.suggestions],
         took_ms=answer.took_ms,
     )
+
+
+def _suggestions(matches: list[IssueMatch], mention: Mention, channel: str, limit: int) -> list[Suggestion]:
+    """The best live response of each matched issue that serves this brand and channel."""
+    responses = responses_for_issues(
+        issue_ids=[match.issue_id for match in matches], brand=mention.brand, channel=channel
+    )
+    suggestions: list[Suggestion] = []
+    for match in matches:
+        response = responses.get(match.issue_id)
+        if response is not None:
+            suggestions.append(
+                _suggestion(response, match.score, match.confidence, match.matched_example, mention, channel)
+            )
+            if len(suggestions) == limit:
+                break
+    return suggestions
 
 
 def _suggestion(
@@ -134,18 +148,31 @@ def _suggestion(
 
 @transaction.atomic
 def feedback_give(
-    *, request: SuggestionRequest, response: Response, action: str, final_text: str = "", given_by: User | None = None
+    *,
+    request: SuggestionRequest,
+    response: Response,
+    action: str,
+    final_text: str = "",
+    given_by: User | None = None,
 ) -> Feedback:
     """Record what an agent did with a suggested response. Giving feedback again on the same
     request and response replaces the earlier answer (idempotent per agent and response)."""
     if action not in Feedback.Action.values:
         raise ValidationError({"action": f"Must be one of {', '.join(Feedback.Action.values)}."})
     if action == Feedback.Action.EDITED and not final_text.strip():
-        raise ValidationError({"final_text": "The text the agent sent is required when the action is 'edited'."})
+        raise ValidationError(
+            {"final_text": "The text the agent sent is required when the action is 'edited'."}
+        )
+    suggested = next((item for item in request.shown if item["response"] == response.key), None)
+    if suggested is None:
+        raise ValidationError({"response": f"{response.key!r} was not suggested in request #{request.pk}."})
     if action == Feedback.Action.ACCEPTED and not final_text:
-        final_text = next((item["text"] for item in request.results if item["response"] == response.key), "")
+        final_text = suggested["text"]
     user = given_by if given_by is not None and given_by.is_authenticated else None
     feedback, _ = Feedback.objects.select_for_update().update_or_create(
-        request=request, response=response, given_by=user, defaults={"action": action, "final_text": final_text}
+        request=request,
+        response=response,
+        given_by=user,
+        defaults={"action": action, "final_text": final_text},
     )
     return feedback

@@ -157,3 +157,14 @@ def test_feedback_needs_authentication(answered, anonymous_client):
 
     assert answer.status_code in (401, 403)
     assert not Feedback.objects.exists()
+
+
+def test_feedback_on_a_response_that_was_not_suggested_is_refused(answered, agent_client):
+    shown = {item["response"] for item in answered["suggestions"]}
+    assert "cancelled-flight-any" not in shown
+
+    answer = give(agent_client, answered, response="cancelled-flight-any", action="accepted")
+
+    assert answer.status_code == 400
+    assert "not suggested" in answer.json()["response"][0]
+    assert not Feedback.objects.exists()

@@ -168,3 +168,7 @@ def test_docs_page_uses_only_local_static_assets(db, anonymous_client):
     for asset in assets:
         assert asset.startswith("/static/"), asset
         assert finders.find(asset.removeprefix("/static/")), f"{asset} is not a static file of the project"
+
+
+def test_authors_write_the_library_but_may_not_rebuild_the_index(library, author_client):
+    assert author_client.post("/api/v1/index/rebuild/").status_code == 403

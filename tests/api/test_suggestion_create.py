@@ -245,3 +245,17 @@ def test_stored_requests_are_not_readable_without_authentication(library, agent_
 
     assert anonymous_client.get(URL).status_code in (401, 403)
     assert anonymous_client.get(f"{URL}{created['id']}/").status_code in (401, 403)
+
+
+def test_agents_list_only_their_own_requests_and_editors_list_everyones(
+    library, agent_client, author_client, editor_client
+):
+    mine = agent_client.post("/api/v1/suggestions/", {"text": "the airline lost my luggage"}, format="json").json()
+    theirs = author_client.post("/api/v1/suggestions/", {"text": "my card was declined"}, format="json").json()
+
+    listed_by_agent = [item["id"] for item in agent_client.get("/api/v1/suggestions/").json()["results"]]
+    listed_by_editor = [item["id"] for item in editor_client.get("/api/v1/suggestions/").json()["results"]]
+
+    assert listed_by_agent == [mine["id"]]
+    assert agent_client.get(f"/api/v1/suggestions/{theirs['id']}/").status_code == 404
+    assert set(listed_by_editor) == {mine["id"], theirs["id"]}

@@ -50,7 +50,7 @@ class Command(BaseCommand):
             return
         if answer.abstained:
             self.stdout.write("Nothing in the library fits this mention well enough (abstained).")
-        for rank, item in enumerate(answer.results, start=1):
+        for rank, item in enumerate(answer.shown, start=1):
             fit = "fits" if item["fits_channel"] else f"TOO LONG for {answer.channel}"
             self.stdout.write(
                 f"{rank}. {item['issue']['key']} / {item['response']}  "
