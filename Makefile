@@ -31,7 +31,7 @@ run: setup
 	$(PY) manage.py runserver $(HOST)
 
 worker: install
-	$(VENV)/bin/celery -A config worker --loglevel=info --concurrency=1
+	$(VENV)/bin/celery -A config worker --beat --loglevel=info --concurrency=1
 
 test: setup
 	$(PY) -m pytest -m "not integration"

@@ -58,8 +58,9 @@ floor = []
 for text in queries:
     started = time.perf_counter(); flat.search(embedder.encode([text]), 10)
     floor.append((time.perf_counter() - started) * 1000)
+p50, p95 = np.percentile(floor, [50, 95])
 print(json.dumps({"texts": len(texts), "raw_s": raw, "rebuild_s": rebuild,
-                  "floor_p50": float(np.percentile(floor, 50)), "floor_p95": float(np.percentile(floor, 95))}))
+                  "floor_p50": float(p50), "floor_p95": float(p95)}))
 """
 
 
@@ -101,21 +102,43 @@ class Sandbox:
         script = self.tmp / "probe.py"
         script.write_text(code)
         done = subprocess.run(
-            [PYTHON, str(script), *args], cwd=ROOT, env={**self.env, "PYTHONPATH": str(ROOT)},
-            capture_output=True, text=True, check=False,
+            [PYTHON, str(script), *args],
+            cwd=ROOT,
+            env={**self.env, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if done.returncode:
             raise SystemExit(f"probe failed:\n{done.stderr[-2000:]}")
         return done.stdout
 
     def serve(self) -> None:
-        self.manage("shell", "-c", "from django.contrib.auth.models import User; "
-                    "User.objects.create_superuser('bench', 'bench@example.com', 'bench-password-1')")
+        self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            "User.objects.create_superuser('bench', 'bench@example.com', 'bench-password-1')",
+        )
         self.token = self.manage("drf_create_token", "bench").split()[2]
         log = open(self.tmp / "server.log", "w")  # noqa: SIM115 - lives as long as the server
         self.server = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "1", "--timeout", "120"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                "1",
+                "--timeout",
+                "120",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -181,15 +204,19 @@ def run(shots: int | None, queries: int, source: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--shots", type=int, action="append", help="Examples per issue (0: all); repeatable.")
     parser.add_argument("--queries", type=int, default=500, help="Test messages timed over HTTP.")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     args = parser.parse_args()
     rows = [run(shots or None, args.queries, args.source) for shots in (args.shots or [10, 0])]
     print(json.dumps(rows, indent=2))
-    print("\n| library | examples | top-1 | top-3 | evaluate p50 / p95 ms | HTTP p50 / p95 ms | floor p50 ms "
-          "| HTTP / floor | rebuild s | raw encode s |")
+    print(
+        "\n| library | examples | top-1 | top-3 | evaluate p50 / p95 ms | HTTP p50 / p95 ms | floor p50 ms "
+        "| HTTP / floor | rebuild s | raw encode s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(

@@ -159,6 +159,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A periodic sync catches up on anything missed (an edit saved while the broker was down, a
+# reply whose validity window ended). Run beat with the worker: `celery -A config worker -B`.
+CELERY_BEAT_SCHEDULE = {
+    "index-sync": {
+        "task": "suggestions.tasks.index_sync_task",
+        "schedule": envint("CARELINE_INDEX_SYNC_SECONDS", 60),
+    }
+}
 
 # Retrieval
 CARELINE_INDEX_DIR = Path(envstr("CARELINE_INDEX_DIR", str(VAR_DIR / "index")))

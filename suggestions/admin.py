@@ -55,8 +55,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class FeedbackInline(admin.TabularInline):
     model = Feedback
     extra = 0
-    fields = ["response", "action", "final_text", "given_by", "updated_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("response", "action", "final_text", "given_by", "updated_at")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -250,8 +250,12 @@ def test_stored_requests_are_not_readable_without_authentication(library, agent_
 def test_agents_list_only_their_own_requests_and_editors_list_everyones(
     library, agent_client, author_client, editor_client
 ):
-    mine = agent_client.post("/api/v1/suggestions/", {"text": "the airline lost my luggage"}, format="json").json()
-    theirs = author_client.post("/api/v1/suggestions/", {"text": "my card was declined"}, format="json").json()
+    mine = agent_client.post(
+        "/api/v1/suggestions/", {"text": "the airline lost my luggage"}, format="json"
+    ).json()
+    theirs = author_client.post(
+        "/api/v1/suggestions/", {"text": "my card was declined"}, format="json"
+    ).json()
 
     listed_by_agent = [item["id"] for item in agent_client.get("/api/v1/suggestions/").json()["results"]]
     listed_by_editor = [item["id"] for item in editor_client.get("/api/v1/suggestions/").json()["results"]]

@@ -352,3 +352,25 @@ def test_mention_without_a_channel_is_answered_for_the_default_channel(library, 
 
     assert stored.channel == "email"
     assert stored.results[0]["response"] == "refund-receipt-email"
+
+
+def test_a_scheduled_reply_is_indexed_ahead_and_suggested_from_the_moment_it_is_valid(
+    library, answer_everything, monkeypatch
+):
+    from suggestions.indexing import index_sync
+
+    text = "check in desks say the whole system is down"
+    issue = services.issue_create(key="systems-outage", title="Check-in systems outage")
+    services.example_create(issue=issue, text=text)
+    starts = NOW() + timedelta(hours=1)
+    services.response_create(
+        issue=issue, key="outage-statement", text="We know, fixing it.", status="approved", valid_from=starts
+    )
+    synced = index_sync()
+    assert synced.count == library.version.count + 2  # its example and its title
+
+    assert "systems-outage" not in keys(ask(text, limit=10))
+
+    later = starts + timedelta(minutes=1)
+    monkeypatch.setattr("kb.selectors.timezone.now", lambda: later)
+    assert keys(ask(text))[0] == "systems-outage"
