@@ -148,7 +148,7 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: without a broker every task runs in-process, synchronously, as soon as it is queued.
 CELERY_TASK_ALWAYS_EAGER = not envstr("CELERY_BROKER_URL", "")
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "") or "memory://"
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL", "") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

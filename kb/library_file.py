@@ -8,6 +8,7 @@ concerns, and nothing is written.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -66,14 +67,22 @@ class ImportReport:
     def changed(self) -> bool:
         return bool(self.changes)
 
-    def summary(self) -> str:
-        verb = "would change" if self.dry_run else "changed"
+    def summary(self, *, detail: bool = True) -> str:
+        """What changed, line by line, or (detail=False) counted by kind: `+ 57 issue, 379 example`."""
+        verb = "would be made" if self.dry_run else "made"
         lines = (
             [f"{len(self.changes)} change(s) {verb}:"]
             if self.changes
             else ["Library is up to date: nothing to change."]
         )
-        lines += [f"  {line}" for line in self.changes]
+        if detail:
+            lines += [f"  {line}" for line in self.changes]
+        else:
+            counts = Counter(tuple(line.split()[:2]) for line in self.changes)
+            for sign, label in (("+", "new"), ("~", "changed"), ("-", "retired")):
+                kinds = [f"{count} {kind}" for (mark, kind), count in counts.items() if mark == sign]
+                if kinds:
+                    lines.append(f"  {sign} {label}: {', '.join(kinds)}")
         if self.notices:
             lines += ["Left for an editor:"] + [f"  ! {line}" for line in self.notices]
         return "\n".join(lines)

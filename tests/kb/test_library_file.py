@@ -332,7 +332,7 @@ def test_dry_run_reports_the_changes_and_writes_nothing(
     assert "+ issue cancelled-flight" in report.changes
     assert "+ response cancelled-flight-dm (approved)" in report.changes
     assert "+ brand acme-air" in report.changes
-    assert report.summary().startswith(f"{len(report.changes)} change(s) would change")
+    assert report.summary().startswith(f"{len(report.changes)} change(s) would be made")
     assert _row_counts() == before
     assert announcements == []
 
@@ -812,10 +812,18 @@ def test_import_command_imports_a_file(db, tmp_path):
 
     output = _call("import_library", str(path))
 
-    assert "change(s) changed" in output
-    assert "+ issue cancelled-flight" in output
+    assert "change(s) made" in output
+    assert "+ new: 2 brand, 3 issue," in output  # counted by kind
+    assert "+ issue cancelled-flight" not in output
     assert Response.objects.get(key="cancelled-flight-dm").status == "approved"
     assert Issue.objects.count() == 3
+
+
+def test_import_command_lists_every_change_at_verbosity_2(db, tmp_path):
+    output = _call("import_library", str(_write(tmp_path, _library())), "-v", "2")
+
+    assert "+ issue cancelled-flight" in output
+    assert "+ response cancelled-flight-dm (approved)" in output
 
 
 def test_import_command_twice_says_nothing_changed(db, tmp_path):
@@ -832,7 +840,7 @@ def test_import_command_dry_run_writes_nothing(db, tmp_path):
     output = _call("import_library", str(path), "--dry-run")
 
     assert output.startswith("Dry run.")
-    assert "would change" in output
+    assert "would be made" in output
     assert "+ response cancelled-flight-dm (approved)" in output
     assert _row_counts() == before
 

@@ -46,4 +46,5 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{path} was not imported; nothing changed.\n" + "\n".join(exc.errors)
             ) from None
-        self.stdout.write(("Dry run. " if options["dry_run"] else "") + report.summary())
+        detail = options["dry_run"] or options["verbosity"] > 1
+        self.stdout.write(("Dry run. " if options["dry_run"] else "") + report.summary(detail=detail))

@@ -1,0 +1,78 @@
+"""The engine in the admin: "Try a mention" shows what an agent would get, and the request log."""
+
+from __future__ import annotations
+
+import pytest
+
+from suggestions.models import SuggestionRequest
+
+TRY = "/admin/suggestions/suggestionrequest/try/"
+
+
+@pytest.fixture
+def editor_browser(client, editor):
+    client.force_login(editor)
+    return client
+
+
+def test_try_a_mention_shows_ranked_replies_with_scores_and_matched_examples(library, editor_browser):
+    page = editor_browser.post(
+        TRY,
+        {
+            "text": "@AcmeAir the airline lost my luggage",
+            "brand": "acme-air",
+            "channel": "twitter",
+            "customer_name": "Jane",
+            "agent_name": "Sam Lee",
+            "limit": 3,
+        },
+    )
+
+    assert page.status_code == 200
+    answer = page.context["answer"]
+    assert answer.suggestions[0].response == "lost-baggage-dm"
+    html = page.content.decode()
+    assert "lost-baggage-dm" in html
+    assert answer.suggestions[0].matched_example in html
+    assert "Jane" in answer.suggestions[0].text and "^SL" in answer.suggestions[0].text
+    assert not SuggestionRequest.objects.exists()  # trying stores nothing
+
+
+def test_try_a_mention_says_when_nothing_fits(library, editor_browser, settings):
+    settings.CARELINE_ABSTAIN_THRESHOLD = 1.0
+
+    page = editor_browser.post(TRY, {"text": "the airline lost my luggage", "channel": "twitter", "limit": 3})
+
+    assert page.status_code == 200
+    assert "Nothing fits well enough" in page.content.decode()
+
+
+def test_try_a_mention_without_an_index_explains_instead_of_failing(unindexed_library, editor_browser):
+    page = editor_browser.post(TRY, {"text": "lost my luggage", "channel": "twitter", "limit": 3})
+
+    assert page.status_code == 200
+    assert "Suggestions are unavailable" in page.content.decode()
+
+
+def test_try_a_mention_rejects_bad_input_with_a_form_error(library, editor_browser):
+    page = editor_browser.post(TRY, {"text": "", "channel": "pigeon", "limit": 0})
+
+    assert page.status_code == 200
+    assert set(page.context["form"].errors) == {"text", "channel", "limit"}
+
+
+def test_request_log_and_index_versions_are_readable_not_editable(library, editor_browser, agent_client):
+    agent_client.post("/api/v1/suggestions/", {"text": "the airline lost my luggage"}, format="json")
+    stored = SuggestionRequest.objects.get()
+
+    assert editor_browser.get("/admin/suggestions/suggestionrequest/").status_code == 200
+    assert editor_browser.get(f"/admin/suggestions/suggestionrequest/{stored.pk}/change/").status_code == 200
+    assert editor_browser.get("/admin/suggestions/indexversion/").status_code == 200
+    assert editor_browser.get("/admin/suggestions/suggestionrequest/add/").status_code == 403
+    assert editor_browser.post(f"/admin/suggestions/suggestionrequest/{stored.pk}/delete/").status_code == 403
+
+
+def test_agents_cannot_open_the_admin_pages(library, client, agent):
+    client.force_login(agent)
+
+    assert client.get(TRY).status_code == 302  # to the admin login: agents are not staff
