@@ -68,7 +68,8 @@ class ImportReport:
         return bool(self.changes)
 
     def summary(self, *, detail: bool = True) -> str:
-        """What changed, line by line, or (detail=False) counted by kind: `+ 57 issue, 379 example`."""
+        """What changed, line by line, or (detail=False) new and changed entries counted by kind
+        (`+ new: 57 issue, 379 example`) with retirements still listed."""
         verb = "would be made" if self.dry_run else "made"
         lines = (
             [f"{len(self.changes)} change(s) {verb}:"]
@@ -79,10 +80,12 @@ class ImportReport:
             lines += [f"  {line}" for line in self.changes]
         else:
             counts = Counter(tuple(line.split()[:2]) for line in self.changes)
-            for sign, label in (("+", "new"), ("~", "changed"), ("-", "retired")):
+            for sign, label in (("+", "new"), ("~", "changed")):
                 kinds = [f"{count} {kind}" for (mark, kind), count in counts.items() if mark == sign]
                 if kinds:
                     lines.append(f"  {sign} {label}: {', '.join(kinds)}")
+            # Retirements are always listed one by one: nobody should miss one.
+            lines += [f"  {line}" for line in self.changes if line.startswith("-")]
         if self.notices:
             lines += ["Left for an editor:"] + [f"  ! {line}" for line in self.notices]
         return "\n".join(lines)
