@@ -87,7 +87,14 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # Web process, worker and commands share one file: wait for locks instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            # Write-ahead log: readers never wait for the writer, and a commit costs no fsync.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -176,6 +183,9 @@ CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
 # Confidence = logistic(steepness * (cosine similarity - centre)).
 CARELINE_CONFIDENCE_CENTRE = envfloat("CARELINE_CONFIDENCE_CENTRE", 0.45)
 CARELINE_CONFIDENCE_STEEPNESS = envfloat("CARELINE_CONFIDENCE_STEEPNESS", 12.0)
+# Threads torch may use per process (0: torch's default, one per core). One thread keeps a
+# mention's latency steady when web workers and the Celery worker share the cores.
+CARELINE_TORCH_THREADS = envint("CARELINE_TORCH_THREADS", 1)
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -60,26 +62,90 @@ def library_searchable_texts(*, now: datetime | None = None) -> list[SearchableT
     return sorted(titles + examples, key=lambda item: (item.issue_id, item.example_id or 0))
 
 
-def examples_matchable(*, example_ids: Iterable[int]) -> dict[int, Example]:
-    """The given examples that still count: active, on an active issue."""
-    found = Example.objects.filter(
-        id__in=list(example_ids), status=Example.Status.ACTIVE, issue__is_active=True
-    ).only("id", "issue_id", "text")
-    return {example.pk: example for example in found}
+# The two reads below sit on the path of every suggestion. They are plain SQL because the ORM
+# spends more time building these queries (0.6-0.9 ms each, measured) than the database spends
+# answering them (~0.05 ms); responses_live() above is the same rule written for the ORM, and a
+# test keeps the two in agreement.
 
 
-def responses_for_issues(
+def examples_matchable(*, example_ids: Iterable[int]) -> dict[int, SearchableText]:
+    """The given examples that still count (active, on an active issue), by id."""
+    ids = list(example_ids)
+    if not ids:
+        return {}
+    sql = (
+        f"SELECT e.id, e.issue_id, e.text FROM {Example._meta.db_table} e "
+        f"JOIN {Issue._meta.db_table} i ON i.id = e.issue_id "
+        f"WHERE e.status = %s AND i.is_active AND e.id IN ({_placeholders(ids)})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Example.Status.ACTIVE, *ids])
+        rows = cursor.fetchall()
+    return {example_id: SearchableText(issue_id, example_id, text) for example_id, issue_id, text in rows}
+
+
+@dataclass(frozen=True)
+class LiveReply:
+    """A response that may be suggested now, with what rendering it needs of its issue and brand."""
+
+    response_id: int
+    key: str
+    text: str
+    channel: str
+    issue_id: int
+    issue_key: str
+    issue_title: str
+    private_channel: bool
+    brand_name: str  # of the issue's brand; empty for an issue every brand shares
+    brand_handle: str
+
+
+def replies_for_issues(
     *, issue_ids: Iterable[int], brand: Brand | None, channel: str, now: datetime | None = None
-) -> dict[int, Response]:
+) -> dict[int, LiveReply]:
     """For each issue that may answer this brand on this channel, its best live response: one
     written for the channel before one for any channel, then the most recently approved."""
-    live = responses_live(now=now).filter(issue_id__in=list(issue_ids)).select_related("issue__brand")
+    ids = list(issue_ids)
+    if not ids:
+        return {}
+    moment = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    sql = (
+        "SELECT r.id, r.key, r.text, r.channel, i.id, i.key, i.title, i.private_channel, b.name, b.handle "
+        f"FROM {Response._meta.db_table} r "
+        f"JOIN {Issue._meta.db_table} i ON i.id = r.issue_id "
+        f"LEFT JOIN {Brand._meta.db_table} b ON b.id = i.brand_id "
+        "WHERE r.status = %s AND i.is_active "
+        "AND (r.valid_from IS NULL OR r.valid_from <= %s) AND (r.valid_until IS NULL OR r.valid_until > %s) "
+        f"AND r.channel IN (%s, %s) AND r.issue_id IN ({_placeholders(ids)})"
+    )
+    params: list[Any] = [Response.Status.APPROVED, moment, moment, channel, Channel.ANY, *ids]
     if brand is not None:
-        live = live.filter(Q(issue__brand=brand) | Q(issue__brand__isnull=True))
-    live = live.filter(channel__in={channel, Channel.ANY})
-    best: dict[int, Response] = {}
-    for response in live.order_by("approved_at", "id"):
-        current = best.get(response.issue_id)
-        if current is None or current.channel == Channel.ANY or response.channel != Channel.ANY:
-            best[response.issue_id] = response
+        sql += " AND (i.brand_id = %s OR i.brand_id IS NULL)"
+        params.append(brand.pk)
+    sql += " ORDER BY COALESCE(r.approved_at, r.created_at), r.id"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    best: dict[int, LiveReply] = {}
+    for row in rows:
+        response_id, key, text, reply_channel, issue_id, issue_key, issue_title = row[:7]
+        reply = LiveReply(
+            response_id,
+            key,
+            text,
+            reply_channel,
+            issue_id,
+            issue_key,
+            issue_title,
+            bool(row[7]),
+            row[8] or "",
+            row[9] or "",
+        )
+        current = best.get(reply.issue_id)
+        if current is None or current.channel == Channel.ANY or reply.channel != Channel.ANY:
+            best[reply.issue_id] = reply
     return best
+
+
+def _placeholders(values: list[int]) -> str:
+    return ", ".join(["%s"] * len(values))

@@ -73,6 +73,8 @@ class SentenceTransformerEmbedder:
         texts = _checked_texts(texts)
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
+        if len(texts) == 1 and not show_progress:
+            return self._encode_one(texts[0])
         vectors = self._model.encode(
             texts,
             batch_size=batch_size,
@@ -81,6 +83,16 @@ class SentenceTransformerEmbedder:
             normalize_embeddings=True,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        """The mention path: one text straight through the model's modules, skipping the batching
+        and bookkeeping of encode() (about 1 ms of a 14 ms mention, more at the tail)."""
+        import torch
+
+        with torch.inference_mode():
+            embedding = self._model(self._model.preprocess([text]))["sentence_embedding"]
+            embedding = torch.nn.functional.normalize(embedding, dim=1)
+        return np.ascontiguousarray(embedding.numpy(), dtype=np.float32)
 
     def __repr__(self) -> str:
         return f"<SentenceTransformerEmbedder {self.name} dim={self.dimension}>"
@@ -123,7 +135,7 @@ _override: Embedder | None = None
 @functools.cache
 def _embedder_for(setting: str) -> SentenceTransformerEmbedder:
     path, name = model_location(setting)
-    return SentenceTransformerEmbedder(path, name=name)
+    return SentenceTransformerEmbedder(path, name=name, num_threads=settings.CARELINE_TORCH_THREADS or None)
 
 
 def configured_model_name() -> str:

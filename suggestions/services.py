@@ -11,7 +11,7 @@ from django.db import transaction
 
 from kb.models import Brand, Response
 from kb.rendering import ReplyContext, render_reply
-from kb.selectors import responses_for_issues
+from kb.selectors import LiveReply, replies_for_issues
 from kb.services import User
 from suggestions.embedder import get_embedder
 from suggestions.models import Feedback, SuggestionRequest
@@ -101,48 +101,47 @@ def suggestion_create(
 
 
 def _suggestions(matches: list[IssueMatch], mention: Mention, channel: str, limit: int) -> list[Suggestion]:
-    """The best live response of each matched issue that serves this brand and channel."""
-    responses = responses_for_issues(
-        issue_ids=[match.issue_id for match in matches], brand=mention.brand, channel=channel
-    )
+    """The best live response of each matched issue that serves this brand and channel, looked
+    up a few issues at a time: the first few usually suffice."""
     suggestions: list[Suggestion] = []
-    for match in matches:
-        response = responses.get(match.issue_id)
-        if response is not None:
-            suggestions.append(
-                _suggestion(response, match.score, match.confidence, match.matched_example, mention, channel)
-            )
-            if len(suggestions) == limit:
-                break
+    batch = 2 * limit + 2
+    for start in range(0, len(matches), batch):
+        chunk = matches[start : start + batch]
+        replies = replies_for_issues(
+            issue_ids=[match.issue_id for match in chunk], brand=mention.brand, channel=channel
+        )
+        for match in chunk:
+            reply = replies.get(match.issue_id)
+            if reply is not None:
+                suggestions.append(_suggestion(reply, match, mention, channel))
+                if len(suggestions) == limit:
+                    return suggestions
     return suggestions
 
 
-def _suggestion(
-    response: Response, score: float, confidence: float, example: str | None, mention: Mention, channel: str
-) -> Suggestion:
-    issue = response.issue
-    brand = mention.brand or issue.brand
+def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: str) -> Suggestion:
+    brand = mention.brand
     context = ReplyContext(
         customer_name=mention.author_name,
         handle=mention.author_handle,
         agent_name=mention.agent_name,
         agent_initials=mention.agent_initials,
-        brand_name=brand.name if brand else "",
-        brand_handle=brand.handle if brand else "",
+        brand_name=brand.name if brand else reply.brand_name,
+        brand_handle=brand.handle if brand else reply.brand_handle,
     )
-    reply = render_reply(response.text, context, channel)
+    rendered = render_reply(reply.text, context, channel)
     return Suggestion(
-        response=response.key,
-        response_id=response.pk,
-        issue={"key": issue.key, "title": issue.title},
-        text=reply.text,
-        score=round(score, 4),
-        confidence=round(confidence, 4),
-        matched_example=example if example is not None else issue.title,
-        private_channel=issue.private_channel,
-        length=reply.length,
-        limit=reply.limit,
-        fits_channel=reply.fits_channel,
+        response=reply.key,
+        response_id=reply.response_id,
+        issue={"key": reply.issue_key, "title": reply.issue_title},
+        text=rendered.text,
+        score=round(match.score, 4),
+        confidence=round(match.confidence, 4),
+        matched_example=match.matched_example or reply.issue_title,
+        private_channel=reply.private_channel,
+        length=rendered.length,
+        limit=rendered.limit,
+        fits_channel=rendered.fits_channel,
     )
 
 

@@ -125,7 +125,7 @@ def test_use_embedder_also_works_as_a_plain_setter(settings, tmp_path):
 class _SlowEmbedder(FakeEmbedder):
     loads = 0
 
-    def __init__(self, path: Path, *, name: str) -> None:
+    def __init__(self, path: Path, *, name: str, num_threads: int | None = 1) -> None:
         type(self).loads += 1
         time.sleep(0.05)  # long enough for every thread to ask before the first load ends
         super().__init__()
@@ -223,3 +223,13 @@ def test_a_normalized_mention_is_closer_to_the_library_phrasing_than_the_raw_one
         [raw, normalize_mention(raw), "My flight was cancelled"]
     )
     assert cosine(clean_vector, library) > cosine(raw_vector, library) + 0.05
+
+
+@pytest.mark.model
+def test_one_mention_encodes_exactly_as_it_does_inside_a_batch(minilm):
+    mention = "@AcmeAir my flight got cancelled!! nobody can rebook me"
+    alone = minilm.encode([mention])
+    batched = minilm.encode([mention, "a much longer text that forces padding in the batch " * 3])
+
+    assert alone.shape == (1, minilm.dimension)
+    np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
