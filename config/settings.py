@@ -186,6 +186,10 @@ CARELINE_CONFIDENCE_STEEPNESS = envfloat("CARELINE_CONFIDENCE_STEEPNESS", 12.0)
 # Threads torch may use per process (0: torch's default, one per core). One thread keeps a
 # mention's latency steady when web workers and the Celery worker share the cores.
 CARELINE_TORCH_THREADS = envint("CARELINE_TORCH_THREADS", 1)
+# Single mentions through ONNX Runtime (the same weights, exported once into CARELINE_ONNX_DIR
+# and checked against torch); off: torch only.
+CARELINE_ONNX = envbool("CARELINE_ONNX", True)
+CARELINE_ONNX_DIR = Path(envstr("CARELINE_ONNX_DIR", str(VAR_DIR / "models")))
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
 

@@ -125,7 +125,9 @@ def test_use_embedder_also_works_as_a_plain_setter(settings, tmp_path):
 class _SlowEmbedder(FakeEmbedder):
     loads = 0
 
-    def __init__(self, path: Path, *, name: str, num_threads: int | None = 1) -> None:
+    def __init__(
+        self, path: Path, *, name: str, num_threads: int | None = 1, onnx_cache: Path | None = None
+    ) -> None:
         type(self).loads += 1
         time.sleep(0.05)  # long enough for every thread to ask before the first load ends
         super().__init__()
@@ -233,3 +235,32 @@ def test_one_mention_encodes_exactly_as_it_does_inside_a_batch(minilm):
 
     assert alone.shape == (1, minilm.dimension)
     np.testing.assert_allclose(alone[0], batched[0], atol=1e-5)
+
+
+@pytest.mark.model
+def test_single_mentions_go_through_onnx_runtime_and_match_torch(minilm):
+    assert minilm._onnx is not None  # exported and verified against torch on first load
+    mention = "my bag never showed up on the belt 😡"
+
+    fast = minilm.encode([mention])
+    torch_only = minilm._model.encode([mention], normalize_embeddings=True)
+
+    np.testing.assert_allclose(fast, torch_only, atol=1e-5)
+
+
+@pytest.mark.model
+def test_without_onnx_runtime_torch_serves_alone(minilm, tmp_path, monkeypatch):
+    import builtins
+
+    from suggestions.onnx_encoder import OnnxMentionEncoder
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+
+    assert OnnxMentionEncoder.build(minilm._model, cache_dir=tmp_path, name="x", threads=1) is None
