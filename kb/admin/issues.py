@@ -31,7 +31,9 @@ class IssueForm(ServiceModelForm):
 
     class Meta:
         exclude = ["tags"]
-        widgets = {"description": forms.Textarea(attrs={"rows": 4, "cols": 90})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 4, "cols": 90}),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
