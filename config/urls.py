@@ -1,3 +1,11 @@
+"""Routes. The API lives under /api/v1/:
+
+- POST /api/v1/suggestions/ answers a mention; GET lists stored requests;
+  POST /api/v1/suggestions/<id>/feedback/ records what the agent did with it.
+- /api/v1/brands/, /api/v1/issues/, /api/v1/examples/, /api/v1/responses/: the library.
+- GET /api/v1/index/ and POST /api/v1/index/rebuild/: the vector index.
+"""
+
 from __future__ import annotations
 
 from django.contrib import admin
