@@ -4,7 +4,9 @@
 writes library.json (one issue per category, one approved placeholder response each, the first
 k training rows of each category as examples) and test.jsonl (every test row) for
 `manage.py import_library` and `manage.py evaluate`. `--holdout N` leaves N categories (chosen
-with a fixed seed) out of the library; their test rows get "issue": null.
+with a fixed seed) out of the library; their test rows get "issue": null. `--tweetify` rewrites
+every test message the way it would arrive on Twitter (lowercased, a leading @handle, a hashtag,
+an emoji, a link), seeded, to measure robustness to social text.
 """
 
 from __future__ import annotations
@@ -28,6 +30,19 @@ def load(source: Path, shots: int | None) -> tuple[dict[str, list[str]], list[tu
     with open(source / "test.csv", newline="", encoding="utf-8") as handle:
         test = [(row["text"], row["category"]) for row in csv.DictReader(handle)]
     return intents, test
+
+
+HANDLES = ("@MyBank", "@mybank_help", "@BankSupport")
+HASHTAGS = ("#help", "#banking", "#fail", "#customerservice", "#NotHappy")
+EMOJI = ("😡", "🙏", "😩", "🤔", "💳", "‼️")
+
+
+def tweetify(text: str, rng: random.Random) -> str:
+    """The same message as a tweet: lowercased, addressed, tagged, with an emoji and a link."""
+    return (
+        f"{rng.choice(HANDLES)} {text.lower()} {rng.choice(HASHTAGS)} {rng.choice(EMOJI)} "
+        f"https://t.co/{rng.randrange(16**8):08x}"
+    )
 
 
 def library(intents: dict[str, list[str]]) -> dict:
@@ -66,6 +81,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=10, help="Examples per issue; 0 for every training row.")
     parser.add_argument("--holdout", type=int, default=0, help="Categories left out of the library.")
     parser.add_argument("--seed", type=int, default=77)
+    parser.add_argument("--tweetify", action="store_true", help="Test messages as tweets.")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     intents, test = load(args.source, args.shots or None)
@@ -75,10 +91,12 @@ def main() -> None:
     (args.out / "library.json").write_text(
         json.dumps(library(kept), ensure_ascii=False, indent=1), encoding="utf-8"
     )
+    rng = random.Random(args.seed)
     with open(args.out / "test.jsonl", "w", encoding="utf-8") as handle:
         for text, category in test:
             issue = None if category in held_out else category
-            handle.write(json.dumps({"text": text, "issue": issue}, ensure_ascii=False) + "\n")
+            message = tweetify(text, rng) if args.tweetify else text
+            handle.write(json.dumps({"text": message, "issue": issue}, ensure_ascii=False) + "\n")
     examples = sum(len(v) for v in kept.values())
     print(
         f"{args.out}: {len(kept)} issues, {examples} examples, "
