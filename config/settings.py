@@ -18,6 +18,7 @@ VAR_DIR = BASE_DIR / "var"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no "Loading weights" bar in every command
 
 DEBUG = envbool("DJANGO_DEBUG", True)
 SECRET_KEY = envstr("DJANGO_SECRET_KEY", "")
@@ -202,5 +203,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "faiss.loader": {"level": "WARNING"},
+        "sentence_transformers": {"level": "WARNING"},
     },
 }
