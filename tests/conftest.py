@@ -9,6 +9,9 @@ from suggestions.serving import holder
 from tests.factories import UserFactory
 from tests.fakes import FakeEmbedder
 
+# Fixtures for engine and API tests (a fake embedder, a small indexed library, API clients).
+pytest_plugins = ["tests.engine_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _fast_settings(settings, tmp_path):
