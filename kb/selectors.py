@@ -22,6 +22,7 @@ class SearchableText:
     issue_id: int
     example_id: int | None
     text: str
+    brand_id: int | None = None  # of the issue; None for an issue every brand shares
 
 
 def responses_live(*, now: datetime | None = None) -> QuerySet[Response]:
@@ -52,12 +53,15 @@ def issues_searchable(*, now: datetime | None = None) -> QuerySet[Issue]:
 def library_searchable_texts(*, now: datetime | None = None) -> list[SearchableText]:
     """Every active example phrasing and the title of each searchable issue, in a stable order."""
     issues = issues_searchable(now=now)
-    titles = [SearchableText(issue_id, None, title) for issue_id, title in issues.values_list("id", "title")]
+    titles = [
+        SearchableText(issue_id, None, title, brand_id)
+        for issue_id, title, brand_id in issues.values_list("id", "title", "brand_id")
+    ]
     examples = [
-        SearchableText(issue_id, example_id, text)
-        for example_id, issue_id, text in Example.objects.filter(
+        SearchableText(issue_id, example_id, text, brand_id)
+        for example_id, issue_id, text, brand_id in Example.objects.filter(
             issue__in=issues, status=Example.Status.ACTIVE
-        ).values_list("id", "issue_id", "text")
+        ).values_list("id", "issue_id", "text", "issue__brand_id")
     ]
     return sorted(titles + examples, key=lambda item: (item.issue_id, item.example_id or 0))
 

@@ -21,6 +21,20 @@ class LabelledMessage:
     issue: str | None  # None: no issue in the library covers it
 
 
+# Thresholds at which the abstention curve is reported.
+CURVE_THRESHOLDS = tuple(round(step / 20, 2) for step in range(20))
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """What a threshold would give: covered messages answered with the right issue first, and
+    uncovered messages abstained."""
+
+    threshold: float
+    answered_correct: float
+    abstain_recall: float | None
+
+
 @dataclass(frozen=True)
 class Evaluation:
     covered: int
@@ -33,6 +47,7 @@ class Evaluation:
     p50_ms: float
     p95_ms: float
     p99_ms: float
+    curve: tuple[CurvePoint, ...] = ()
 
     def as_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -63,17 +78,21 @@ def evaluate(
     """Ask the engine about every message exactly as the API would (nothing is stored)."""
     hits1 = hits3 = answered_right = abstained_covered = abstained_uncovered = covered = uncovered = 0
     latencies = []
+    # Per message: the best confidence, whether the message is covered, whether it came first.
+    outcomes: list[tuple[float, bool, bool]] = []
     for message in messages:
         started = time.perf_counter()
         answer = suggestions_for(mention=Mention(text=message.text, brand=brand, channel=channel), limit=3)
         latencies.append((time.perf_counter() - started) * 1000)
         ranked = [suggestion.issue["key"] for suggestion in answer.suggestions]
+        first = bool(ranked) and ranked[0] == message.issue
+        best = answer.suggestions[0].confidence if answer.suggestions else 0.0
+        outcomes.append((best, message.issue is not None, first))
         if message.issue is None:
             uncovered += 1
             abstained_uncovered += answer.abstained
             continue
         covered += 1
-        first = bool(ranked) and ranked[0] == message.issue
         hits1 += first
         hits3 += message.issue in ranked[:3]
         answered_right += first and not answer.abstained
@@ -91,4 +110,24 @@ def evaluate(
         p50_ms=round(float(p50), 2),
         p95_ms=round(float(p95), 2),
         p99_ms=round(float(p99), 2),
+        curve=abstention_curve(outcomes),
     )
+
+
+def abstention_curve(outcomes: list[tuple[float, bool, bool]]) -> tuple[CurvePoint, ...]:
+    """For each threshold in CURVE_THRESHOLDS: the share of covered messages answered with the
+    right issue first, and the share of uncovered ones abstained."""
+    confidence = np.array([outcome[0] for outcome in outcomes])
+    covered = np.array([outcome[1] for outcome in outcomes], dtype=bool)
+    right = np.array([outcome[2] for outcome in outcomes], dtype=bool)
+    points = []
+    for threshold in CURVE_THRESHOLDS:
+        answered = confidence >= threshold
+        points.append(
+            CurvePoint(
+                threshold,
+                round(float((answered & right)[covered].mean()), 4) if covered.any() else 0.0,
+                round(float((~answered)[~covered].mean()), 4) if (~covered).any() else None,
+            )
+        )
+    return tuple(points)

@@ -1,6 +1,7 @@
 """Saved index versions, kept through Django's storage API (local disk, S3, ... alike).
 
-A version is a directory ``<version>/`` holding ``index.faiss`` and ``meta.json``. Object stores
+A version is a directory ``<version>/`` holding ``index.faiss``, ``meta.json`` and any attachments
+the caller saves with it (such as the ranking head fitted on its vectors). Object stores
 cannot rename a directory, so instead of writing to a temporary directory and renaming it,
 ``meta.json`` is written last and its presence marks a complete version: readers never load a
 half-written one. Versions are never overwritten.
@@ -13,6 +14,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +27,7 @@ from suggestions.vector_index import VectorIndex
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ATTACHMENT_NAME = _VERSION_NAME  # a plain file name, by the same rule
 _VERSION_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 # Longer than any write of an index's two files takes.
 WRITE_GRACE = timedelta(minutes=15)
@@ -59,27 +62,61 @@ class IndexStore:
         # Microseconds keep versions made within one second in order.
         return f"{datetime.now(UTC).strftime(_VERSION_TIME_FORMAT)}-{secrets.token_hex(3)}"
 
-    def write(self, version: str, index: VectorIndex, meta: dict[str, Any]) -> dict[str, Any]:
-        """Save ``index`` as ``version`` and return the meta written; refuses an existing version.
+    def write(
+        self,
+        version: str,
+        index: VectorIndex,
+        meta: dict[str, Any],
+        attachments: Mapping[str, bytes] | None = None,
+    ) -> dict[str, Any]:
+        """Save ``index`` (and ``attachments``: file name -> bytes) as ``version`` and return the
+        meta written; refuses an existing version.
 
         ``meta`` must name the ``model`` and ``library_digest``; dimension, count, version,
-        built_at and index_sha256 are filled in, and any other keys are kept as given.
+        built_at, index_sha256 and the attachments' checksums are filled in, and any other keys
+        are kept as given.
         """
         _check_version_name(version)
+        attachments = dict(attachments or {})
+        for name in attachments:
+            if not _ATTACHMENT_NAME.match(name) or name in (INDEX_FILE, META_FILE):
+                raise ValueError(f"invalid attachment name {name!r}")
         storage = self.storage
         data = index.to_bytes()
         full_meta = _complete_meta(version, index, data, meta)
+        full_meta["attachments"] = {
+            name: hashlib.sha256(body).hexdigest() for name, body in attachments.items()
+        }
         meta_bytes = json.dumps(full_meta, indent=2, sort_keys=True).encode()
         index_name, meta_name = f"{version}/{INDEX_FILE}", f"{version}/{META_FILE}"
         if storage.exists(index_name) or storage.exists(meta_name):
             raise FileExistsError(f"index version {version} already exists")
-        _save_new(storage, index_name, data)
+        written = []
         try:
+            for name, body in [(INDEX_FILE, data), *attachments.items()]:
+                _save_new(storage, f"{version}/{name}", body)
+                written.append(f"{version}/{name}")
             _save_new(storage, meta_name, meta_bytes)
         except BaseException:
-            _delete_quietly(storage, index_name)
+            for name in written:
+                _delete_quietly(storage, name)
             raise
         return full_meta
+
+    def read_attachment(self, version: str, name: str, meta: dict[str, Any]) -> bytes | None:
+        """The attachment ``name`` of a version whose meta is ``meta``; None if it was saved
+        without one. Raises IndexUnavailable when it is missing or does not match its checksum."""
+        expected = (meta.get("attachments") or {}).get(name)
+        if expected is None:
+            return None
+        try:
+            with self.storage.open(f"{version}/{name}", "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise IndexUnavailable(f"index version {version} has no {name}") from None
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise IndexUnavailable(f"index version {version}: {name} does not match its checksum")
+        return data
 
     def read(self, version: str, *, expected_model: str) -> tuple[VectorIndex, dict[str, Any]]:
         """Load ``version``; raises IndexUnavailable, or IndexModelMismatch for another model."""

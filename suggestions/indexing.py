@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db import transaction
@@ -20,6 +21,7 @@ from kb.selectors import SearchableText, library_searchable_texts
 from suggestions.embedder import configured_model_name, get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.models import ActiveIndex, IndexVersion
+from suggestions.ranking import calibration_fit, head_fit
 from suggestions.text import normalize_mention
 from suggestions.vector_index import VectorIndex
 
@@ -27,6 +29,11 @@ logger = logging.getLogger(__name__)
 
 TITLE_ID_BASE = 1 << 40
 KEEP_VERSIONS = 3
+HEAD_FILE = "head.npz"
+# A version keeps its predecessor's calibration until this many vectors (or this share of the
+# index) changed since it was fitted.
+RECALIBRATE_MIN_CHANGES = 20
+RECALIBRATE_SHARE = 0.05
 _ACTIVATION_ATTEMPTS = 3
 
 
@@ -41,23 +48,32 @@ def issue_of_title(vector: int) -> int | None:
 
 @dataclass(frozen=True)
 class LibrarySnapshot:
-    """What the index should hold right now: vector id -> (text to embed, its hash)."""
+    """What the index should hold right now: vector id -> (text to embed, its hash, its issue),
+    and the brand of each issue (None: every brand's)."""
 
     texts: dict[int, str]
     hashes: dict[str, str]
+    issues: dict[int, int]
+    brands: dict[int, int | None]
 
     @property
     def digest(self) -> str:
+        """Changes with any text, and with any example moving issue or issue moving brand."""
         hasher = hashlib.sha256()
         for key in sorted(self.hashes, key=int):
-            hasher.update(f"{key}:{self.hashes[key]};".encode())
+            hasher.update(f"{key}:{self.hashes[key]}:{self.issues[int(key)]};".encode())
+        for issue, brand in sorted(self.brands.items()):
+            hasher.update(f"{issue}@{brand};".encode())
         return hasher.hexdigest()[:32]
 
 
 def library_snapshot() -> LibrarySnapshot:
-    texts = {vector_id(item): normalize_mention(item.text) for item in library_searchable_texts()}
+    items = library_searchable_texts()
+    texts = {vector_id(item): normalize_mention(item.text) for item in items}
     hashes = {str(key): hashlib.sha1(text.encode()).hexdigest()[:16] for key, text in texts.items()}
-    return LibrarySnapshot(texts, hashes)
+    issues = {vector_id(item): item.issue_id for item in items}
+    brands = {item.issue_id: item.brand_id for item in items}
+    return LibrarySnapshot(texts, hashes, issues, brands)
 
 
 def active_version() -> IndexVersion | None:
@@ -105,8 +121,8 @@ def index_sync() -> IndexVersion:
         indexed: dict[str, str] = meta.get("entries", {})
         stale = [int(key) for key, digest in indexed.items() if snapshot.hashes.get(key) != digest]
         fresh = [key for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]
-        if not stale and not fresh:
-            return base
+        # With no text changed, an example moved issue or an issue moved brand: the ranking
+        # still has to learn it, so a new version is written all the same.
         if stale:
             index.delete(np.array(stale, dtype=np.int64))
         if fresh:
@@ -120,6 +136,7 @@ def index_sync() -> IndexVersion:
             added=len(fresh),
             removed=len(stale),
             started=started,
+            calibration_base=meta,
         )
         if version is not None:
             return version
@@ -135,11 +152,19 @@ def _save_and_activate(
     added: int,
     removed: int,
     started: float,
+    calibration_base: dict[str, Any] | None = None,
 ) -> IndexVersion | None:
-    """Write the version's files, then point every process at it; None if `base` is no longer
-    the active version (the caller starts again)."""
+    """Fit the ranking on the index, write the version's files, then point every process at it;
+    None if `base` is no longer the active version (the caller starts again).
+
+    The calibration of `calibration_base` (the meta of the version this one starts from) is kept
+    while few vectors changed since it was fitted; otherwise it is fitted again."""
     store = IndexStore()
     embedder = get_embedder()
+    vectors, ids = index.vectors()
+    labels = np.array([snapshot.issues[int(vector)] for vector in ids], dtype=np.int64)
+    head = head_fit(vectors, labels) if len(ids) else None
+    calibration = _calibration_for(vectors, ids, labels, calibration_base, changed=added + removed)
     name = store.new_version()
     meta = store.write(
         name,
@@ -152,7 +177,10 @@ def _save_and_activate(
             "built_at": timezone.now().isoformat(),
             "kind": kind,
             "entries": snapshot.hashes,
+            "issue_brands": {str(issue): brand for issue, brand in snapshot.brands.items()},
+            "calibration": calibration,
         },
+        attachments={HEAD_FILE: head.to_bytes()} if head is not None else None,
     )
     with transaction.atomic():
         pointer, _ = ActiveIndex.objects.select_for_update().get_or_create(pk=1)
@@ -175,6 +203,26 @@ def _save_and_activate(
     transaction.on_commit(lambda: _prune_old_versions(store))
     logger.info("Index %s active: %s vectors (+%s -%s)", name, meta["count"], added, removed)
     return version
+
+
+def _calibration_for(
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    labels: np.ndarray,
+    base: dict[str, Any] | None,
+    *,
+    changed: int,
+) -> dict[str, Any] | None:
+    """The calibration to save with a version: the base's while it is fresh enough (refitting
+    replays the library several times over), else a new fit; None when it cannot be fitted."""
+    previous = (base or {}).get("calibration")
+    if previous and previous.get("changes_since", 0) + changed <= max(
+        RECALIBRATE_MIN_CHANGES, RECALIBRATE_SHARE * len(ids)
+    ):
+        return {**previous, "changes_since": previous.get("changes_since", 0) + changed}
+    queryable = ids < TITLE_ID_BASE
+    calibration = calibration_fit(vectors, labels, queryable)
+    return {**calibration.as_dict(), "changes_since": 0} if calibration is not None else None
 
 
 def _prune_old_versions(store: IndexStore) -> None:

@@ -66,9 +66,11 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
     channel = mention.channel or settings.CARELINE_DEFAULT_CHANNEL
     served = holder.get()
     query = get_embedder().encode([normalize_mention(mention.text)])[0]
+    brand_id = mention.brand.pk if mention.brand else None
     depth = SEARCH_DEPTH
     while True:
-        suggestions = _suggestions(issues_matching(query, served, depth=depth), mention, channel, limit)
+        matches = issues_matching(query, served, brand_id=brand_id, depth=depth)
+        suggestions = _suggestions(matches, mention, channel, limit)
         # Nearest vectors may all belong to other brands or channels: look further before giving up.
         if len(suggestions) == limit or depth >= served.index.count():
             break

@@ -73,6 +73,11 @@ class VectorIndex:
         """Return a copy of the ids held, as int64, in storage order."""
         return faiss.vector_to_array(self._index.id_map).astype(np.int64, copy=False)
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (vectors, ids) of everything held, in storage order."""
+        inner = faiss.downcast_index(self._index.index)
+        return inner.reconstruct_n(0, self.count()), self.ids()
+
     def to_bytes(self) -> bytes:
         """Serialise the index with faiss.serialize_index."""
         return faiss.serialize_index(self._index).tobytes()

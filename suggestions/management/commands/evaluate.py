@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--brand", help="Ask on behalf of this brand (key).")
         parser.add_argument("--channel", default="", help="Ask for this channel.")
         parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
+        parser.add_argument(
+            "--curve", action="store_true", help="Also print what each abstain threshold would give."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -50,3 +53,8 @@ class Command(BaseCommand):
             self.stdout.write(f"uncovered messages:  {result.uncovered}")
             self.stdout.write(f"  abstained:         {result.abstain_recall:.3f}")
         self.stdout.write(f"latency ms: p50 {result.p50_ms}  p95 {result.p95_ms}  p99 {result.p99_ms}")
+        if options["curve"]:
+            self.stdout.write("threshold  answered correctly  uncovered abstained")
+            for point in result.curve:
+                recall = "-" if point.abstain_recall is None else f"{point.abstain_recall:.3f}"
+                self.stdout.write(f"{point.threshold:>9.2f}  {point.answered_correct:>18.3f}  {recall:>19}")
