@@ -111,7 +111,10 @@ def index_sync() -> IndexVersion:
         try:
             # Read even when nothing changed: an unreadable version, or one built by another
             # model, must be rebuilt rather than reported as up to date.
-            index, meta = IndexStore().read(base.version, expected_model=configured_model_name())
+            store = IndexStore()
+            index, meta = store.read(base.version, expected_model=configured_model_name())
+            # A damaged head makes the version unservable just the same.
+            store.read_attachment(base.version, HEAD_FILE, meta)
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
             return index_rebuild()

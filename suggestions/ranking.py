@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import math
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,7 +70,8 @@ class IssueHead:
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 head = cls(arrays["issue_ids"], arrays["weights"], arrays["bias"])
-        except (OSError, KeyError, ValueError) as exc:
+        # Empty, truncated or non-archive bytes fail in np.load and zipfile with these as well.
+        except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
             raise ValueError(f"unreadable issue head: {exc}") from None
         rows = len(head.issue_ids)
         if head.weights.ndim != 2 or head.weights.shape[0] != rows or head.bias.shape != (rows,):

@@ -186,6 +186,51 @@ def test_evaluate_prints_the_figures(library, labelled_file):
     assert "latency ms: p50" in out
 
 
+def test_evaluate_json_reports_what_each_abstain_threshold_would_give(library, labelled_file, settings):
+    result = json.loads(run("evaluate", str(labelled_file), "--json"))
+
+    curve = result["curve"]
+    thresholds = [point["threshold"] for point in curve]
+    answered = [point["answered_correct"] for point in curve]
+    abstained = [point["abstain_recall"] for point in curve]
+    assert thresholds == [round(step * 0.05, 2) for step in range(20)]
+    # A higher threshold answers fewer covered messages and abstains on more uncovered ones.
+    assert answered == sorted(answered, reverse=True)
+    assert abstained == sorted(abstained)
+    assert answered[-1] < answered[0] and abstained[-1] > abstained[0]  # not flat: the test can tell
+    # Threshold 0 abstains on nothing; the configured one gives the headline figures.
+    assert (answered[0], abstained[0]) == (result["top1"], 0.0)
+    at_setting = next(point for point in curve if point["threshold"] == settings.CARELINE_ABSTAIN_THRESHOLD)
+    assert (at_setting["answered_correct"], at_setting["abstain_recall"]) == (
+        result["answered_correct"],
+        result["abstain_recall"],
+    )
+
+
+def test_evaluate_curve_prints_a_row_per_threshold(library, labelled_file):
+    result = json.loads(run("evaluate", str(labelled_file), "--json"))
+
+    out = run("evaluate", str(labelled_file), "--curve")
+
+    assert "threshold  answered correctly  uncovered abstained" in out
+    rows = re.findall(r"^\s+(\d\.\d\d)\s+(\d\.\d{3})\s+(\d\.\d{3})$", out, re.MULTILINE)
+    assert [tuple(float(value) for value in row) for row in rows] == [
+        (point["threshold"], point["answered_correct"], point["abstain_recall"]) for point in result["curve"]
+    ]
+    assert "threshold" not in run("evaluate", str(labelled_file))  # only when asked
+
+
+def test_evaluate_curve_without_uncovered_messages_has_no_abstention_column(library, tmp_path):
+    path = tmp_path / "covered.jsonl"
+    path.write_text(json.dumps(LABELLED[0]) + "\n", encoding="utf-8")
+
+    result = json.loads(run("evaluate", str(path), "--json"))
+    out = run("evaluate", str(path), "--curve")
+
+    assert {point["abstain_recall"] for point in result["curve"]} == {None}
+    assert re.search(r"^\s+0\.50\s+1\.000\s+-$", out, re.MULTILINE)
+
+
 def test_evaluate_stores_no_requests(library, labelled_file):
     run("evaluate", str(labelled_file), "--json")
 

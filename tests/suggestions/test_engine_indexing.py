@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import math
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 
 from kb import services
 from kb.models import Example, Issue, Response
 from suggestions import indexing, serving
-from suggestions.embedder import use_embedder
+from suggestions.embedder import get_embedder, use_embedder
 from suggestions.index_store import INDEX_FILE, META_FILE, IndexModelMismatch, IndexStore, IndexUnavailable
-from suggestions.indexing import TITLE_ID_BASE, active_version, index_rebuild, index_sync
+from suggestions.indexing import HEAD_FILE, TITLE_ID_BASE, active_version, index_rebuild, index_sync
 from suggestions.models import ActiveIndex, IndexVersion
+from suggestions.ranking import MIN_CALIBRATION_ISSUES, Calibration
 from suggestions.selectors import index_status
 from suggestions.services import Mention, suggestions_for
 from suggestions.serving import holder
+from suggestions.text import normalize_mention
 from tests.engine_fixtures import SEARCHABLE, SEARCHABLE_VECTORS, library_build
 from tests.fakes import FakeEmbedder
 
@@ -245,6 +250,224 @@ def test_every_committed_edit_reaches_the_index_without_anyone_asking(engine):
     assert top_issue("two factor code never comes by sms") == "password-reset"
 
 
+# ---- ranking head and calibration -------------------------------------------------------------
+
+
+def meta_of(version: IndexVersion) -> dict:
+    return IndexStore().read(version.version, expected_model=version.model)[1]
+
+
+def head_choice(text: str) -> int:
+    """The issue the served head finds most likely for `text`."""
+    head = holder.get().head
+    query = get_embedder().encode([normalize_mention(text)])[0]
+    return int(head.issue_ids[np.argmax(head.probabilities(query))])
+
+
+def test_rebuilt_version_carries_a_head_over_exactly_the_searchable_issues(library):
+    meta = meta_of(library.version)
+
+    assert HEAD_FILE in meta["attachments"]
+    assert IndexStore().storage.exists(f"{library.version.version}/{HEAD_FILE}")
+    served = holder.get()
+    assert served.head is not None
+    assert sorted(served.head.issue_ids.tolist()) == sorted(library.issues[key].pk for key in SEARCHABLE)
+    for text in ("the airline lost my luggage on the connecting flight", "cancelled again, what now??"):
+        assert head_choice(text) == library.examples[text].issue_id
+
+
+def test_small_library_has_no_calibration_and_confidence_follows_the_cosine(library, settings):
+    assert len(SEARCHABLE) < MIN_CALIBRATION_ISSUES
+    assert meta_of(library.version)["calibration"] is None
+    assert holder.get().calibration is None
+
+    answer = suggestions_for(mention=Mention(text="the airline lost my luggage on the connecting flight"))
+
+    best = answer.suggestions[0]
+    steepness, centre = settings.CARELINE_CONFIDENCE_STEEPNESS, settings.CARELINE_CONFIDENCE_CENTRE
+    assert best.confidence == pytest.approx(1 / (1 + math.exp(-steepness * (best.score - centre))), abs=1e-3)
+
+
+def test_moving_an_example_to_another_issue_retrains_the_ranking_on_the_next_sync(library):
+    text = "still waiting for my delayed suitcase three days later"
+    services.example_update(example=library.examples[text], issue=library.issues["cancelled-flight"])
+    assert head_choice(text) == library.issues["lost-baggage"].pk  # the served head predates the move
+
+    version = index_sync()
+
+    assert version != library.version
+    assert (version.kind, version.added, version.removed) == (IndexVersion.Kind.INCREMENTAL, 0, 0)
+    assert head_choice(text) == library.issues["cancelled-flight"].pk
+    answer = suggestions_for(mention=Mention(text=text))
+    assert answer.suggestions[0].issue["key"] == "cancelled-flight"
+    assert not answer.abstained
+    assert index_sync() == version  # the move is recorded: nothing left to do
+
+
+def test_moving_an_issue_to_another_brand_makes_the_next_sync_write_a_new_version(library):
+    issue = library.issues["password-reset"]
+    acme, globex = library.brands["acme-air"], library.brands["globex-bank"]
+    assert holder.get().may_answer(issue.pk, acme.pk)  # a global issue until now
+    services.issue_update(issue=issue, brand=globex)
+
+    version = index_sync()
+
+    assert version != library.version
+    assert (version.added, version.removed) == (0, 0)
+    served = holder.get()
+    assert served.version == version.version
+    assert not served.may_answer(issue.pk, acme.pk)
+    assert served.may_answer(issue.pk, globex.pk)
+    answer = suggestions_for(mention=Mention(text="the password reset email never arrives", brand=acme))
+    assert "password-reset" not in [suggestion.issue["key"] for suggestion in answer.suggestions]
+
+
+# Distinct vocabularies, so each issue is a tight cluster of the fake embedder's vectors.
+TOPICS = [
+    ("parcel", "courier", "doorstep", "tracking"),
+    ("invoice", "billing", "overcharged", "statement"),
+    ("router", "broadband", "modem", "outage"),
+    ("mortgage", "interest", "repayment", "lender"),
+    ("pharmacy", "prescription", "refill", "pills"),
+    ("locker", "gym", "membership", "treadmill"),
+    ("coupon", "voucher", "redeem", "expiry"),
+    ("kitchen", "oven", "installer", "warranty"),
+    ("subtitle", "streaming", "buffering", "episode"),
+    ("parking", "permit", "fine", "meter"),
+    ("insurance", "claim", "adjuster", "premium"),
+    ("tenant", "landlord", "deposit", "lease"),
+]
+
+
+def large_library_build() -> None:
+    """More issues than the calibration needs, each with four examples and a live reply."""
+    with services.library_batch():
+        for number, (a, b, c, d) in enumerate(TOPICS):
+            issue = services.issue_create(key=f"topic-{number}", title=f"{a} {d} question")
+            for text in (
+                f"{a} {b} {c}",
+                f"{b} {c} {d} again",
+                f"my {a} and {c} and {d}",
+                f"{a} {b} {d} help",
+            ):
+                services.example_create(issue=issue, text=text)
+            services.response_create(
+                issue=issue,
+                key=f"topic-{number}-any",
+                channel="any",
+                status="approved",
+                text=f"About your {a}.",
+            )
+
+
+@pytest.fixture
+def large_library(db, engine) -> IndexVersion:
+    """A library big enough to calibrate, indexed and served."""
+    assert len(TOPICS) > MIN_CALIBRATION_ISSUES
+    large_library_build()
+    return index_rebuild()
+
+
+def _add_examples(count: int, *, start: int = 0) -> None:
+    issue = Issue.objects.get(key="topic-0")
+    for number in range(start, start + count):
+        services.example_create(issue=issue, text=f"parcel courier lost box number {number}")
+
+
+def test_large_library_is_served_with_its_fitted_calibration(large_library):
+    calibration = meta_of(large_library)["calibration"]
+
+    assert calibration["changes_since"] == 0
+    assert holder.get().calibration == Calibration.from_dict(calibration)
+    assert top_issue("parcel courier doorstep") == "topic-0"
+    assert not suggestions_for(mention=Mention(text="parcel courier doorstep")).abstained
+    assert suggestions_for(mention=Mention(text="what a lovely sunny day for gardening")).abstained
+
+
+def test_small_syncs_keep_the_calibration_and_count_the_changes(large_library):
+    fitted = meta_of(large_library)["calibration"]
+
+    _add_examples(1)
+    first = index_sync()
+    _add_examples(2, start=1)
+    second = index_sync()
+
+    assert meta_of(first)["calibration"] == {**fitted, "changes_since": 1}
+    assert meta_of(second)["calibration"] == {**fitted, "changes_since": 3}
+    assert holder.get().calibration == Calibration.from_dict(fitted)
+
+
+@pytest.mark.parametrize(
+    "min_changes, share, refitted",
+    [(2, 0.0, True), (3, 0.0, False), (1, 0.5, False)],
+    ids=["more-than-the-minimum", "within-the-minimum", "within-the-share-of-the-index"],
+)
+def test_calibration_is_fitted_again_once_more_vectors_changed_than_allowed(
+    large_library, monkeypatch, min_changes, share, refitted
+):
+    monkeypatch.setattr(indexing, "RECALIBRATE_MIN_CHANGES", min_changes)
+    monkeypatch.setattr(indexing, "RECALIBRATE_SHARE", share)
+    fitted = meta_of(large_library)["calibration"]
+
+    _add_examples(1)
+    index_sync()  # 1 change: within every limit here
+    _add_examples(2, start=1)
+    version = index_sync()  # 3 changes since the fit
+
+    calibration = meta_of(version)["calibration"]
+    assert calibration["changes_since"] == (0 if refitted else 3)
+    assert (calibration["weights"] != fitted["weights"]) is refitted  # the library grew since the fit
+
+
+def test_full_rebuild_fits_the_calibration_again(large_library):
+    _add_examples(1)
+    assert meta_of(index_sync())["calibration"]["changes_since"] == 1
+
+    assert meta_of(index_rebuild())["calibration"]["changes_since"] == 0
+
+
+def _resave_as_before_heads(version: IndexVersion) -> IndexVersion:
+    """Save `version` again as versions were saved before ranking heads (no head.npz; no
+    attachments, calibration or issue brands in meta.json) and serve it."""
+    store = IndexStore()
+    index, meta = store.read(version.version, expected_model=version.model)
+    name = store.new_version()
+    written = store.write(name, index, {"model": meta["model"], "library_digest": meta["library_digest"]})
+    older = {
+        key: value for key, value in meta.items() if key not in ("attachments", "calibration", "issue_brands")
+    }
+    older.update(version=name, index_sha256=written["index_sha256"])
+    store.storage.delete(f"{name}/{META_FILE}")
+    store.storage.save(f"{name}/{META_FILE}", ContentFile(json.dumps(older).encode()))
+    old = IndexVersion.objects.create(
+        version=name,
+        kind=version.kind,
+        model=version.model,
+        dimension=version.dimension,
+        count=version.count,
+        library_digest=version.library_digest,
+    )
+    ActiveIndex.objects.update(version=old)
+    return old
+
+
+def test_version_saved_before_heads_existed_still_serves_suggestions(library):
+    old = _resave_as_before_heads(library.version)
+
+    served = holder.get()
+
+    assert served.version == old.version
+    assert (served.head, served.calibration) == (None, None)
+    assert not IndexStore().storage.exists(f"{old.version}/{HEAD_FILE}")
+    answer = suggestions_for(mention=Mention(text="the airline lost my luggage", channel="twitter"))
+    assert answer.suggestions[0].issue["key"] == "lost-baggage"
+    assert not answer.abstained
+    assert top_issue("cancelled again, what now??") == "cancelled-flight"
+    assert (
+        top_issue("card declined again at checkout", brand=library.brands["globex-bank"]) == "card-declined"
+    )
+
+
 # ---- serving ----------------------------------------------------------------------------------
 
 
@@ -282,9 +505,16 @@ def _drop_pointer(version: IndexVersion) -> None:
     ActiveIndex.objects.update(version=None)
 
 
+def _tamper_with_head(version: IndexVersion) -> None:
+    path = IndexStore().storage.path(f"{version.version}/{HEAD_FILE}")
+    with open(path, "r+b") as fh:
+        fh.seek(-10, 2)
+        fh.write(b"\x00garbage\x00")
+
+
 @pytest.mark.parametrize(
     "damage",
-    [_delete_version, _corrupt_index_file, _garble_meta, _drop_pointer],
+    [_delete_version, _corrupt_index_file, _garble_meta, _drop_pointer, _tamper_with_head],
     ids=lambda f: f.__name__[1:],
 )
 def test_unusable_active_index_is_unavailable_and_a_rebuild_restores_service(library, damage):
@@ -306,6 +536,16 @@ def test_sync_over_an_unreadable_active_version_rebuilds_in_full(library):
 
     assert version.kind == IndexVersion.Kind.FULL
     assert version.count == SEARCHABLE_VECTORS
+    assert top_issue("the airline lost my luggage") == "lost-baggage"
+
+
+def test_sync_over_an_active_version_with_a_damaged_head_rebuilds_in_full(library):
+    _tamper_with_head(library.version)
+
+    version = index_sync()
+
+    assert version.kind == IndexVersion.Kind.FULL
+    assert holder.get().version == version.version
     assert top_issue("the airline lost my luggage") == "lost-baggage"
 
 

@@ -167,6 +167,76 @@ def test_unreadable_index_bytes_are_unavailable_even_without_a_checksum(store):
         store.read("v1", expected_model=MODEL)
 
 
+# ---- attachments ------------------------------------------------------------------------------
+
+HEAD = b"PK\x03\x04 pretend this is a ranking head"
+
+
+def test_attachments_read_back_exactly_as_written(store):
+    written = store.write("v1", make_index(), base_meta(), attachments={"head.npz": HEAD, "notes.txt": b""})
+    _, meta = store.read("v1", expected_model=MODEL)
+
+    assert meta == written
+    assert set(meta["attachments"]) == {"head.npz", "notes.txt"}
+    assert store.read_attachment("v1", "head.npz", meta) == HEAD
+    assert store.read_attachment("v1", "notes.txt", meta) == b""
+
+
+def test_a_tampered_attachment_is_unavailable(store):
+    store.write("v1", make_index(), base_meta(), attachments={"head.npz": HEAD})
+    _, meta = store.read("v1", expected_model=MODEL)
+    replace_file(store.storage, "v1/head.npz", HEAD[:-1] + b"!")
+
+    with pytest.raises(IndexUnavailable, match=r"head\.npz does not match its checksum"):
+        store.read_attachment("v1", "head.npz", meta)
+
+
+def test_an_attachment_that_vanished_is_unavailable(store):
+    store.write("v1", make_index(), base_meta(), attachments={"head.npz": HEAD})
+    _, meta = store.read("v1", expected_model=MODEL)
+    store.storage.delete("v1/head.npz")
+
+    with pytest.raises(IndexUnavailable, match=r"no head\.npz"):
+        store.read_attachment("v1", "head.npz", meta)
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", ".hidden", "v 1", "index.faiss", "meta.json"])
+def test_unsafe_or_reserved_attachment_names_are_refused_before_anything_is_written(store, name):
+    with pytest.raises(ValueError, match="attachment name"):
+        store.write("v1", make_index(), base_meta(), attachments={name: HEAD})
+
+    assert not store.storage.exists("v1/index.faiss")
+    assert store.versions() == []
+
+
+def test_a_version_saved_without_an_attachment_has_none(store):
+    store.write("v1", make_index(), base_meta())
+    _, meta = store.read("v1", expected_model=MODEL)
+    # A version written before attachments existed has no "attachments" in its meta at all.
+    older = {key: value for key, value in meta.items() if key != "attachments"}
+
+    assert store.read_attachment("v1", "head.npz", meta) is None
+    assert store.read_attachment("v1", "head.npz", older) is None
+
+
+def test_a_failed_attachment_write_leaves_no_version_behind(store, monkeypatch):
+    save = store.storage.save
+
+    def save_failing_on_attachments(name, content, *args, **kwargs):
+        if name.endswith("head.npz"):
+            raise OSError("disk full")
+        return save(name, content, *args, **kwargs)
+
+    monkeypatch.setattr(store.storage, "save", save_failing_on_attachments)
+
+    with pytest.raises(OSError, match="disk full"):
+        store.write("v1", make_index(), base_meta(), attachments={"head.npz": HEAD})
+
+    assert not store.storage.exists("v1/index.faiss")
+    assert not store.storage.exists("v1/meta.json")
+    assert store.versions() == []
+
+
 def test_a_count_that_disagrees_with_meta_is_unavailable(store):
     store.write("v1", make_index(), base_meta())
     meta = json.loads(store.storage.open("v1/meta.json").read())
