@@ -5,6 +5,15 @@ Decisions, in the order they are applied:
 - HTML entities are unescaped (platform APIs send ``&amp;``, ``&lt;``, ``&gt;``).
 - A leading ``RT`` and the run of @handles that opens a reply (``RT @a @b: ...``,
   ``.@a ...``) are addressing, not content: dropped.
+- A closing block of hashtags (with any emoji, links, handles and punctuation among them) is the
+  tweet's tagging, not its sentence: dropped, as long as the sentence before it keeps at least
+  MIN_SENTENCE_WORDS words ("my bag never arrived #fail #AcmeAir 😡" -> "my bag never arrived";
+  "help! #lostluggage" keeps its tag). Tags tacked on for mood or reach (#fail, #help, #NotHappy)
+  otherwise pull a mention away from its topic: measured with BANKING77 validation messages as
+  tweets (a leading handle, a closing tag, emoji and link; rows after the library's, never the
+  test rows) top-1 fell from 0.865 to 0.831 with tags kept and stays at 0.865 without; on the
+  sample library (leave-one-out, nearest phrasing of the same brand, editors' own tweets, some
+  with topical tags such as #lostluggage) top-1 went from 0.530 to 0.533.
 - URLs (``http(s)://...``, ``www....``) are dropped: shortened links carry no meaning.
 - Other @handles keep their name without the ``@`` ("flew @AcmeAir" -> "flew AcmeAir"): the
   brand or person named is part of the sentence. ``me@example.com`` is not a handle.
@@ -34,6 +43,13 @@ import re
 
 import emoji
 
+MIN_SENTENCE_WORDS = 3
+_EMOJI_MASK = "\ufffc"
+# From a hashtag, handle, link or emoji (masked) to the end of the text, nothing but more of them
+# and punctuation.
+_TAGGING = r"(?:#\w+|@\w+|https?://\S+|www\.\S+|\ufffc+)"
+_CLOSING_BLOCK = re.compile(rf"(?<!\S){_TAGGING}(?:[\s\W_]*{_TAGGING})*[\s\W_]*$", re.IGNORECASE)
+_WORD = re.compile(r"[^\W_]+")
 _LEADING_ADDRESSING = re.compile(r"^\s*(?:RT\b\s*:?\s*)?(?:\.?@\w+[:,]?\s*)*")
 _URL = re.compile(r"(?:\bhttps?://|\bwww\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@(\w+)")
@@ -65,6 +81,7 @@ def normalize_mention(text: str) -> str:
         return ""
     text = _FENCES.sub("", html.unescape(text))
     text = _LEADING_ADDRESSING.sub("", text, count=1)
+    text = _without_closing_tags(text)
     text = _URL.sub(" ", text)
     text = _MENTION.sub(r"\1", text)
     text = _HASHTAG.sub(_hashtag_words, text)
@@ -77,6 +94,21 @@ def normalize_mention(text: str) -> str:
     text = _REPEATED_SYMBOL.sub(r"\1", text)
     text = _WHITESPACE.sub(" ", text).strip()
     return text or original
+
+
+def _without_closing_tags(text: str) -> str:
+    # Emoji become one placeholder character each, so one pattern finds the closing block.
+    masked = list(text)
+    if not text.isascii():
+        for found in emoji.emoji_list(text):
+            masked[found["match_start"] : found["match_end"]] = _EMOJI_MASK * (
+                found["match_end"] - found["match_start"]
+            )
+    closing = _CLOSING_BLOCK.search("".join(masked))
+    if closing is None or "#" not in closing.group():
+        return text
+    sentence = text[: closing.start()]
+    return sentence if len(_WORD.findall(sentence)) >= MIN_SENTENCE_WORDS else text
 
 
 def _hashtag_words(match: re.Match[str]) -> str:

@@ -9,8 +9,16 @@ CASES = [
     ("RT @a @b: my bag is lost", "my bag is lost"),
     (
         "@AcmeAir @AcmeSupport where is my bag?? https://t.co/abc #LostLuggage 😡😡",
-        "where is my bag? lost luggage",
+        "where is my bag?",
     ),
+    # A closing block of tags is tagging, unless the sentence before it is too short to stand alone.
+    ("my bag never arrived #fail #AcmeAir 😡 https://t.co/x", "my bag never arrived"),
+    ("crickets from support again😡 #fail", "crickets from support again"),
+    ("help! #lostluggage", "help! lostluggage"),
+    ("no bag #lost_bag!!", "no bag lost bag !"),
+    ("still no bag #lost_bag!!", "still no bag"),
+    ("no 🧳 on the belt in Paris ✈️", "no luggage on the belt in Paris airplane"),
+    ("my #flight got cancelled again", "my flight got cancelled again"),
     (".@AcmeAir your app is down", "your app is down"),
     ("RT: flight delayed again", "flight delayed again"),
     ("RTX card arrived broken", "RTX card arrived broken"),
