@@ -36,7 +36,11 @@ FIRST_MENTIONS = [
     ("@BrightMobile why is my bill $90 more than last month???", "brightmobile", "bill-too-high"),
     ("can I please talk to an actual person", "brightmobile", "speak-to-human"),
 ]
-OFF_TOPIC = ["what is the capital of mongolia", "lol this meme 😂😂", "Best pizza recipe with pineapple?"]
+OFF_TOPIC = [
+    "what is the capital of mongolia",
+    "Best pizza recipe with pineapple?",
+    "my cat knocked over a plant",
+]
 
 
 def test_first_mentions_a_user_tries_find_the_right_issue_and_scoping_holds(sample_library):
@@ -65,3 +69,14 @@ def test_off_topic_mentions_are_abstained(sample_library):
     }
 
     assert abstained == dict.fromkeys(OFF_TOPIC, True)
+
+
+def test_chatter_with_no_service_issue_finds_the_librarys_moderation_issue(sample_library):
+    # The library covers messages with no service issue (spam-abuse: "lol ratio", insults,
+    # promotions), so light chatter is that issue's to answer rather than nobody's.
+    answer = suggestions_for(
+        mention=Mention(text="lol this meme 😂😂", brand=Brand.objects.get(key="acme-air"))
+    )
+
+    assert answer.abstained is False
+    assert answer.suggestions[0].issue["key"] == "spam-abuse"
