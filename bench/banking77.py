@@ -32,6 +32,27 @@ def load(source: Path, shots: int | None) -> tuple[dict[str, list[str]], list[tu
     return intents, test
 
 
+def load_validation(
+    source: Path, shots: int | None, rows: int, *, seed: int
+) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """A library and validation messages from train.csv alone, for choices that must never see
+    the test rows: a k-shot library is asked the next `rows` training rows of each category; the
+    full library leaves out a seeded tenth of each category and is asked those."""
+    every, _ = load(source, None)
+    rng = random.Random(seed)
+    library: dict[str, list[str]] = {}
+    messages: list[tuple[str, str]] = []
+    for category, texts in every.items():
+        if shots is None:
+            held = set(rng.sample(range(len(texts)), max(1, len(texts) // 10)))
+            library[category] = [text for index, text in enumerate(texts) if index not in held]
+            messages += [(texts[index], category) for index in sorted(held)]
+        else:
+            library[category] = texts[:shots]
+            messages += [(text, category) for text in texts[shots : shots + rows]]
+    return library, messages
+
+
 HANDLES = ("@MyBank", "@mybank_help", "@BankSupport")
 HASHTAGS = ("#help", "#banking", "#fail", "#customerservice", "#NotHappy")
 EMOJI = ("😡", "🙏", "😩", "🤔", "💳", "‼️")

@@ -5,7 +5,11 @@
 
 For each library it sets up a throwaway Careline (its own SQLite database and index directory),
 imports the library, and measures:
-- quality: `manage.py evaluate` on every BANKING77 test message (top-1, top-3, latency);
+- quality: `manage.py evaluate` on every BANKING77 test message (top-1, top-3, latency), and on
+  the same messages as tweets (top-1);
+- abstaining: a second throwaway Careline whose library lacks 10 categories (seeded); their test
+  messages must be abstained. Reports answered-correctly and abstained at the default threshold,
+  and the whole curve;
 - rebuild: a full `index_rebuild()` against raw batch encoding of the same texts (same process,
   model already loaded);
 - HTTP: p50/p95 of `POST /api/v1/suggestions/` served by gunicorn (one worker), one request at a
@@ -28,9 +32,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
-from bench.banking77 import DEFAULT_SOURCE, library, load
+from bench.banking77 import DEFAULT_SOURCE, library, load, tweetify
+
+HELD_OUT = 10
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -180,17 +187,40 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share / 100 * len(ordered)))]
 
 
+def write_labelled(path: Path, messages: Sequence[tuple[str, str | None]]) -> None:
+    with open(path, "w") as handle:
+        for text, issue in messages:
+            handle.write(json.dumps({"text": text, "issue": issue}) + "\n")
+
+
+def abstaining(shots: int | None, source: Path) -> dict:
+    """Evaluate a library that lacks HELD_OUT categories: their test messages are uncovered."""
+    intents, test = load(source, shots)
+    held = set(random.Random(77).sample(sorted(intents), HELD_OUT))
+    box = Sandbox()
+    try:
+        kept = {key: examples for key, examples in intents.items() if key not in held}
+        (box.tmp / "library.json").write_text(json.dumps(library(kept)))
+        write_labelled(box.tmp / "test.jsonl", [(text, None if c in held else c) for text, c in test])
+        box.manage("migrate", "--noinput")
+        box.manage("import_library", str(box.tmp / "library.json"))
+        return json.loads(box.manage("evaluate", str(box.tmp / "test.jsonl"), "--json"))
+    finally:
+        box.close()
+
+
 def run(shots: int | None, queries: int, source: Path) -> dict:
     intents, test = load(source, shots)
     box = Sandbox()
     try:
         (box.tmp / "library.json").write_text(json.dumps(library(intents)))
-        with open(box.tmp / "test.jsonl", "w") as handle:
-            for text, category in test:
-                handle.write(json.dumps({"text": text, "issue": category}) + "\n")
+        write_labelled(box.tmp / "test.jsonl", test)
+        rng = random.Random(77)
+        write_labelled(box.tmp / "tweets.jsonl", [(tweetify(text, rng), c) for text, c in test])
         box.manage("migrate", "--noinput")
         box.manage("import_library", str(box.tmp / "library.json"))
         quality = json.loads(box.manage("evaluate", str(box.tmp / "test.jsonl"), "--json"))
+        tweets = json.loads(box.manage("evaluate", str(box.tmp / "tweets.jsonl"), "--json"))
         sample = [text for text, _ in random.Random(7).sample(test, queries)]
         examples = [text for values in intents.values() for text in values]
         (box.tmp / "examples.json").write_text(json.dumps(examples))
@@ -209,6 +239,8 @@ def run(shots: int | None, queries: int, source: Path) -> dict:
         "library": f"{shots}-shot" if shots else "full",
         "examples": len(examples),
         **{key: quality[key] for key in ("top1", "top3", "p50_ms", "p95_ms")},
+        "tweet_top1": tweets["top1"],
+        "holdout": abstaining(shots, source),
         **probe,
         "http_p50": percentile(http, 50),
         "http_p95": percentile(http, 95),
@@ -225,6 +257,19 @@ def main() -> None:
     args = parser.parse_args()
     rows = [run(shots or None, args.queries, args.source) for shots in (args.shots or [10, 0])]
     print(json.dumps(rows, indent=2))
+    print(
+        f"\n| library | top-1 | top-3 | top-1 as tweets | {HELD_OUT} held out: answered correctly "
+        "| abstained | at the threshold where both are equal |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        held = row["holdout"]
+        even = min(held["curve"], key=lambda p: abs(p["answered_correct"] - p["abstain_recall"]))
+        print(
+            f"| {row['library']} | {row['top1']:.3f} | {row['top3']:.3f} | {row['tweet_top1']:.3f} "
+            f"| {held['answered_correct']:.3f} | {held['abstain_recall']:.3f} "
+            f"| {even['answered_correct']:.3f} / {even['abstain_recall']:.3f} at {even['threshold']:.2f} |"
+        )
     print(
         "\n| library | examples | top-1 | top-3 | evaluate p50 / p95 ms | HTTP p50 / p95 ms | floor p50 ms "
         "| HTTP / floor | rebuild s | raw encode s |"
