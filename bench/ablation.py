@@ -48,9 +48,7 @@ def rankings(
     centroids = np.stack([examples[labels == issue].mean(axis=0) for issue in range(issues)])
     centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
     head = head_fit(np.vstack([examples, titles]), np.concatenate([labels, np.arange(issues)]))
-    logits = queries @ head.weights.T + head.bias
-    probability = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probability /= probability.sum(axis=1, keepdims=True)
+    probability = head.probability_rows(queries)
     return {
         "nearest example (plain kNN)": nearest,
         "nearest example or title": with_titles,

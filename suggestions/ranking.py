@@ -53,11 +53,13 @@ class IssueHead:
         logits = self.weights @ query + self.bias
         if allowed is not None:
             logits = np.where(allowed, logits, -np.inf)
-        top = logits.max()
-        if not np.isfinite(top):
+        if not np.isfinite(logits.max()):
             return np.zeros_like(logits)
-        exp = np.exp(logits - top)
-        return exp / exp.sum()
+        return _softmax(logits[None, :])[0]
+
+    def probability_rows(self, queries: np.ndarray) -> np.ndarray:
+        """Probability of each issue (columns) for each query vector (rows)."""
+        return _softmax(queries @ self.weights.T + self.bias)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
@@ -208,10 +210,7 @@ def _replay(queries: np.ndarray, vectors: np.ndarray, issue_ids: np.ndarray) -> 
     head = head_fit(vectors, issue_ids)
     similarity = queries @ vectors.T
     cosine = np.stack([similarity[:, issue_ids == issue].max(axis=1) for issue in head.issue_ids], axis=1)
-    logits = queries @ head.weights.T + head.bias
-    logits -= logits.max(axis=1, keepdims=True)
-    probability = np.exp(logits)
-    probability /= probability.sum(axis=1, keepdims=True)
+    probability = head.probability_rows(queries)
     score = cosine + HEAD_WEIGHT * probability
     order = np.argsort(-score, axis=1)
     rows = np.arange(len(queries))
@@ -219,3 +218,8 @@ def _replay(queries: np.ndarray, vectors: np.ndarray, issue_ids: np.ndarray) -> 
     margin = score[rows, top] - score[rows, second]
     features = np.stack([cosine[rows, top], probability[rows, top], margin], axis=1)
     return features, head.issue_ids[top]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
