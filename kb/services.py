@@ -178,6 +178,25 @@ def example_create(
     return example
 
 
+def example_propose(*, issue: Issue, text: str, proposed_by: User | None = None) -> Example:
+    """A phrasing learned from a mention, pending until an editor activates it. Nothing is
+    searched while pending, so the index is not told. Returns the issue's existing example when
+    it already has this text, whatever its status (an editor's retirement stands)."""
+    text = text.strip()
+    existing = Example.objects.filter(issue=issue, text=text).first()
+    if existing is not None:
+        return existing
+    example = Example(
+        issue=issue,
+        text=text,
+        source=Example.Source.LEARNED,
+        status=Example.Status.PENDING,
+        created_by=_real(proposed_by),
+    )
+    _save(example, user=proposed_by, reason="proposed from an answered mention")
+    return example
+
+
 def example_update(*, example: Example, updated_by: User | None = None, **fields: Any) -> Example:
     previous_issue_id = example.issue_id
     if "text" in fields:

@@ -59,6 +59,9 @@ class SuggestionInputSerializer(serializers.Serializer):
     agent = AgentSerializer(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=settings.CARELINE_MAX_SUGGESTIONS, default=3)
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    received_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the mention reached the brand (ISO 8601)."
+    )
 
     def mention(self, user: Any) -> Mention:
         data = self.validated_data
@@ -74,6 +77,7 @@ class SuggestionInputSerializer(serializers.Serializer):
             agent_name=agent_name,
             agent_initials=agent.get("initials", ""),
             external_id=data.get("external_id", ""),
+            received_at=data.get("received_at"),
         )
 
 
@@ -93,6 +97,8 @@ class SuggestionOutputSerializer(serializers.ModelSerializer):
             "brand",
             "channel",
             "external_id",
+            "received_at",
+            "answered_at",
             "created_at",
         ]
 
@@ -105,6 +111,9 @@ class FeedbackInputSerializer(serializers.Serializer):
     )
     action = serializers.ChoiceField(choices=Feedback.Action.choices)
     final_text = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
+    sent_at = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="When the reply went out (ISO 8601); default: now."
+    )
 
 
 class FeedbackOutputSerializer(serializers.ModelSerializer):

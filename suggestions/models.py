@@ -1,4 +1,5 @@
-"""What the suggestion engine remembers: index versions, every request it answered, and feedback."""
+"""What the suggestion engine remembers: index versions, every request it answered (and each
+response it suggested), feedback, and the example phrasings agents' work proposed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from kb.channels import Channel
-from kb.models import Brand, Response
+from kb.models import Brand, Example, Issue, Response
 
 
 class IndexVersion(models.Model):
@@ -55,6 +56,12 @@ class SuggestionRequest(models.Model):
         default=list, help_text="Suggestions as ranked, best first, with scores; kept even when abstained."
     )
     took_ms = models.FloatField(default=0)
+    received_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mention reached the brand, as the integration reports it."
+    )
+    answered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a reply was sent: the first accepted or edited feedback."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -67,6 +74,28 @@ class SuggestionRequest(models.Model):
     def shown(self) -> list[dict]:
         """The suggestions the agent saw: none when the engine abstained."""
         return [] if self.abstained else self.results
+
+
+class SuggestedResponse(models.Model):
+    """One response a request ranked, in order: the rows analytics count. ``shown`` is false when
+    the engine abstained (the agent saw nothing)."""
+
+    request = models.ForeignKey(SuggestionRequest, on_delete=models.CASCADE, related_name="suggested")
+    response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="suggested")
+    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="suggested")
+    position = models.PositiveSmallIntegerField(help_text="1 for the first suggestion.")
+    confidence = models.FloatField()
+    shown = models.BooleanField()
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "position"], name="suggested_once_per_position"),
+        ]
+        indexes = [models.Index(fields=["response", "shown", "position"])]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.position}. {self.response_id}"
 
 
 class Feedback(models.Model):
@@ -97,6 +126,22 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.response_id} on #{self.request_id}"
+
+
+class ExampleProposal(models.Model):
+    """A mention an agent answered with one of an issue's responses, proposed as a new example
+    phrasing of that issue. The example stays pending (never searched) until an editor
+    activates it; several mentions may propose the same text."""
+
+    example = models.ForeignKey(Example, on_delete=models.CASCADE, related_name="proposals")
+    feedback = models.OneToOneField(Feedback, on_delete=models.CASCADE, related_name="proposal")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.example_id} from feedback {self.feedback_id}"
 
 
 class ActiveIndex(models.Model):

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
-from kb.models import Brand, Response
+from kb.models import Brand, Example, Response
 from kb.rendering import ReplyContext, render_reply
 from kb.selectors import LiveReply, replies_for_issues
-from kb.services import User
+from kb.services import User, example_propose, example_retire
 from suggestions.embedder import get_embedder
-from suggestions.models import Feedback, SuggestionRequest
+from suggestions.models import ExampleProposal, Feedback, SuggestedResponse, SuggestionRequest
 from suggestions.retrieval import SEARCH_DEPTH, IssueMatch, issues_matching
 from suggestions.serving import holder
 from suggestions.text import normalize_mention
+
+EXAMPLE_MAX_LENGTH = Example._meta.get_field("text").max_length or 1000
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,14 @@ class Mention:
     agent_name: str = ""
     agent_initials: str = ""
     external_id: str = ""
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class Suggestion:
     response: str
     response_id: int
+    issue_id: int
     issue: dict[str, str]
     text: str
     score: float
@@ -86,6 +92,23 @@ def suggestion_create(
     """Answer a mention (see suggestions_for) and store the request with exactly what was
     answered, for feedback and analytics."""
     answer = suggestions_for(mention=mention, limit=limit)
+    with transaction.atomic():
+        stored = _request_store(mention, answer, requested_by)
+        SuggestedResponse.objects.bulk_create(
+            SuggestedResponse(
+                request=stored,
+                response_id=suggestion.response_id,
+                issue_id=suggestion.issue_id,
+                position=position,
+                confidence=suggestion.confidence,
+                shown=not answer.abstained,
+            )
+            for position, suggestion in enumerate(answer.suggestions, start=1)
+        )
+    return stored
+
+
+def _request_store(mention: Mention, answer: Answer, requested_by: User | None) -> SuggestionRequest:
     return SuggestionRequest.objects.create(
         text=mention.text,
         brand=mention.brand,
@@ -99,6 +122,7 @@ def suggestion_create(
         index_version=answer.index_version,
         results=[asdict(suggestion) for suggestion in answer.suggestions],
         took_ms=answer.took_ms,
+        received_at=mention.received_at,
     )
 
 
@@ -135,6 +159,7 @@ def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: 
     return Suggestion(
         response=reply.key,
         response_id=reply.response_id,
+        issue_id=reply.issue_id,
         issue={"key": reply.issue_key, "title": reply.issue_title},
         text=rendered.text,
         score=round(match.score, 4),
@@ -154,10 +179,15 @@ def feedback_give(
     response: Response,
     action: str,
     final_text: str = "",
+    sent_at: datetime | None = None,
     given_by: User | None = None,
 ) -> Feedback:
     """Record what an agent did with a suggested response. Giving feedback again on the same
-    request and response replaces the earlier answer (idempotent per agent and response)."""
+    request and response replaces the earlier answer (idempotent per agent and response).
+
+    A reply sent (accepted or edited) marks the request answered at ``sent_at`` (default: now)
+    unless it already was, and proposes the mention as a pending example of the response's issue;
+    a later rejection withdraws that proposal."""
     if action not in Feedback.Action.values:
         raise ValidationError({"action": f"Must be one of {', '.join(Feedback.Action.values)}."})
     if action == Feedback.Action.EDITED and not final_text.strip():
@@ -176,4 +206,36 @@ def feedback_give(
         given_by=user,
         defaults={"action": action, "final_text": final_text},
     )
+    if action == Feedback.Action.REJECTED:
+        _proposal_withdraw(feedback, withdrawn_by=user)
+    else:
+        if request.answered_at is None:
+            request.answered_at = sent_at or timezone.now()
+            request.save(update_fields=["answered_at"])
+        _proposal_make(feedback, response, proposed_by=user)
     return feedback
+
+
+def _proposal_make(feedback: Feedback, response: Response, *, proposed_by: User | None) -> None:
+    """Propose the mention, as the engine reads it, as an example of the issue it was answered by."""
+    phrasing = normalize_mention(feedback.request.text)
+    if not phrasing or len(phrasing) > EXAMPLE_MAX_LENGTH or hasattr(feedback, "proposal"):
+        return
+    example = example_propose(issue=response.issue, text=phrasing, proposed_by=proposed_by)
+    ExampleProposal.objects.create(example=example, feedback=feedback)
+
+
+def _proposal_withdraw(feedback: Feedback, *, withdrawn_by: User | None) -> None:
+    """Drop the feedback's proposal; a learned example nobody proposes any more is retired while
+    still pending (its history keeps it)."""
+    proposal = ExampleProposal.objects.filter(feedback=feedback).select_related("example").first()
+    if proposal is None:
+        return
+    example = proposal.example
+    proposal.delete()
+    if (
+        example.status == Example.Status.PENDING
+        and example.source == Example.Source.LEARNED
+        and not example.proposals.exists()
+    ):
+        example_retire(example=example, retired_by=withdrawn_by)
