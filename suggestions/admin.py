@@ -7,14 +7,16 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import Count, Max, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from kb.admin.examples import ExampleAdmin
 from kb.channels import Channel
-from kb.models import Brand
+from kb.models import Brand, Example
 from suggestions.index_store import IndexUnavailable
-from suggestions.models import Feedback, IndexVersion, SuggestionRequest
+from suggestions.models import ExampleProposal, Feedback, IndexVersion, ProposedExample, SuggestionRequest
 from suggestions.services import Mention, suggestions_for
 
 
@@ -42,8 +44,18 @@ class TryMentionForm(forms.Form):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # The queue is the Examples list: the same rights, not the proxy model's own.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.view_example") or self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.change_example")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -112,3 +124,69 @@ class SuggestionRequestAdmin(ReadOnlyAdmin):
 class IndexVersionAdmin(ReadOnlyAdmin):
     list_display = ["version", "kind", "model", "count", "added", "removed", "took_ms", "activated_at"]
     list_filter = ["kind"]
+
+
+class ProposalInline(admin.TabularInline):
+    model = ExampleProposal
+    extra = 0
+    fields = readonly_fields = ("mention", "agent", "created_at")
+    can_delete = False
+    verbose_name_plural = "proposed by"
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.view_example")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="mention as written")
+    def mention(self, proposal: ExampleProposal) -> str:
+        return proposal.feedback.request.text
+
+    @admin.display(description="agent")
+    def agent(self, proposal: ExampleProposal) -> str:
+        return str(proposal.feedback.given_by or "—")
+
+
+@admin.register(ProposedExample)
+class ProposedExampleAdmin(ExampleAdmin):
+    """Mentions agents answered, proposed as example phrasings: pending until an editor activates
+    them (the text may be tidied first). The Examples list and its rights, narrowed to the queue."""
+
+    list_display = ["short_text", "issue", "proposal_count", "last_proposed"]
+    list_filter = [("issue__brand", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = None
+    inlines = [ProposalInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Example]:
+        return (
+            super()
+            .get_queryset(request)
+            .filter(source=Example.Source.LEARNED, status=Example.Status.PENDING)
+            .annotate(proposal_count=Count("proposals"), last_proposed=Max("proposals__created_at"))
+            .order_by("-proposal_count", "-last_proposed")
+        )
+
+    @admin.display(description="proposals", ordering="proposal_count")
+    def proposal_count(self, example: Any) -> int:
+        return example.proposal_count
+
+    @admin.display(description="last proposed", ordering="last_proposed")
+    def last_proposed(self, example: Any) -> Any:
+        return example.last_proposed
+
+    # The queue is the Examples list: the same rights, not the proxy model's own.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.view_example") or self.has_change_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("kb.change_example")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)

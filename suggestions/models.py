@@ -144,6 +144,17 @@ class ExampleProposal(models.Model):
         return f"{self.example_id} from feedback {self.feedback_id}"
 
 
+class ProposedExample(Example):
+    """Learned examples waiting for an editor: the admin's review queue."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "proposed example"
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class ActiveIndex(models.Model):
     """The single pointer to the index version every process should serve (row id 1).
 

@@ -79,5 +79,17 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('request', 'position'), name='suggested_once_per_position')],
             },
         ),
+        migrations.CreateModel(
+            name='ProposedExample',
+            fields=[
+            ],
+            options={
+                'verbose_name': 'proposed example',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('kb.example',),
+        ),
         migrations.RunPython(suggested_from_stored_results, migrations.RunPython.noop),
     ]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 
+from kb.models import Example
+from suggestions.indexing import library_snapshot
 from suggestions.models import SuggestionRequest
+from tests.factories import UserFactory
 
 TRY = "/admin/suggestions/suggestionrequest/try/"
 
@@ -76,3 +80,62 @@ def test_agents_cannot_open_the_admin_pages(library, client, agent):
     client.force_login(agent)
 
     assert client.get(TRY).status_code == 302  # to the admin login: agents are not staff
+
+
+PROPOSED = "/admin/suggestions/proposedexample/"
+
+
+def answer_and_accept(client, text: str) -> dict:
+    body = client.post("/api/v1/suggestions/", {"text": text, "channel": "twitter"}, format="json").json()
+    client.post(
+        f"/api/v1/suggestions/{body['id']}/feedback/",
+        {"response": body["suggestions"][0]["response"], "action": "accepted"},
+        format="json",
+    )
+    return body
+
+
+def test_proposed_examples_queue_shows_each_phrasing_with_who_proposed_it(
+    library, editor_browser, agent_client
+):
+    answer_and_accept(agent_client, "@AcmeAir the airline lost my luggage in lisbon")
+    proposed = Example.objects.get(status=Example.Status.PENDING)
+
+    listing = editor_browser.get(PROPOSED)
+    detail = editor_browser.get(f"{PROPOSED}{proposed.pk}/change/")
+
+    assert listing.status_code == 200
+    assert "the airline lost my luggage in lisbon" in listing.text
+    assert "@AcmeAir the airline lost my luggage in lisbon" in detail.text  # the mention as written
+    assert "sam" in detail.text  # the agent who proposed it
+
+
+def test_an_editor_activates_a_proposed_example_and_the_index_learns_it(
+    library, editor_browser, agent_client
+):
+    answer_and_accept(agent_client, "@AcmeAir the airline lost my luggage in lisbon")
+    proposed = Example.objects.get(status=Example.Status.PENDING)
+
+    page = editor_browser.post(
+        PROPOSED, {"action": "activate_selected", "_selected_action": [proposed.pk]}, follow=True
+    )
+
+    assert "1 proposed example activated" in page.text
+    proposed.refresh_from_db()
+    assert proposed.status == Example.Status.ACTIVE
+    assert "the airline lost my luggage in lisbon" in library_snapshot().texts.values()
+    assert editor_browser.get(PROPOSED).text.count("lost my luggage in lisbon") == 0
+
+
+def test_reviewers_without_the_right_to_edit_examples_cannot_activate(library, client, agent_client):
+    answer_and_accept(agent_client, "@AcmeAir the airline lost my luggage in lisbon")
+    proposed = Example.objects.get(status=Example.Status.PENDING)
+    viewer = UserFactory(username="viv", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_example"))
+    client.force_login(viewer)
+
+    assert client.get(PROPOSED).status_code == 200
+    client.post(PROPOSED, {"action": "activate_selected", "_selected_action": [proposed.pk]})
+
+    proposed.refresh_from_db()
+    assert proposed.status == Example.Status.PENDING
