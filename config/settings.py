@@ -174,7 +174,12 @@ CELERY_BEAT_SCHEDULE = {
     "index-sync": {
         "task": "suggestions.tasks.index_sync_task",
         "schedule": envint("CARELINE_INDEX_SYNC_SECONDS", 60),
-    }
+    },
+    "content-gaps": {
+        "task": "insights.tasks.gaps_find_task",
+        "schedule": envint("CARELINE_GAP_RUN_SECONDS", 24 * 60 * 60),
+        "kwargs": {"trigger": "schedule"},
+    },
 }
 
 # Retrieval
@@ -194,6 +199,16 @@ CARELINE_ONNX = envbool("CARELINE_ONNX", True)
 CARELINE_ONNX_DIR = Path(envstr("CARELINE_ONNX_DIR", str(VAR_DIR / "models")))
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
+
+# Content gaps: mentions of the last CARELINE_GAP_WINDOW_DAYS that the engine abstained on, whose
+# first suggestion was below CARELINE_GAP_CONFIDENCE, or whose suggestions were all rejected,
+# clustered (HDBSCAN after PCA to CARELINE_GAP_DIMENSIONS; 0: no reduction) into groups of at
+# least CARELINE_GAP_MIN_CLUSTER_SIZE, each showing its CARELINE_GAP_EXAMPLES most central mentions.
+CARELINE_GAP_WINDOW_DAYS = envint("CARELINE_GAP_WINDOW_DAYS", 30)
+CARELINE_GAP_CONFIDENCE = envfloat("CARELINE_GAP_CONFIDENCE", 0.6)
+CARELINE_GAP_MIN_CLUSTER_SIZE = envint("CARELINE_GAP_MIN_CLUSTER_SIZE", 5)
+CARELINE_GAP_DIMENSIONS = envint("CARELINE_GAP_DIMENSIONS", 50)
+CARELINE_GAP_EXAMPLES = envint("CARELINE_GAP_EXAMPLES", 5)
 
 LOGGING = {
     "version": 1,

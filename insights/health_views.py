@@ -1,8 +1,161 @@
-"""Placeholder: filled in by its area's work."""
+"""Library health and agents' common edits, for editors and leads:
+
+- GET /api/v1/library-health/?brand=KEY&days=30&expiring_within=14: the health report; ``days``
+  is the period for "never suggested" and "rarely accepted", ``expiring_within`` how far ahead
+  an expiring response is reported.
+- GET /api/v1/common-edits/?brand=KEY&days=30: the recurring edits of each response.
+- /admin/insights/health/ and /admin/insights/edits/: the same as admin pages.
+"""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from dataclasses import asdict
+from typing import Any
 
-api_urlpatterns: list[URLPattern] = []
-admin_urlpatterns: list[URLPattern] = []
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from insights import edits, health
+from insights.access import BrandKeyField, CanSeeInsights, insights_page
+from kb.models import Brand
+
+MAX_DAYS = 365
+
+
+# -- REST -----------------------------------------------------------------------------------------
+
+
+class EditsQuerySerializer(serializers.Serializer):
+    brand = BrandKeyField(
+        required=False, help_text="Only issues serving this brand (issues without a brand serve every brand)."
+    )
+    days = serializers.IntegerField(
+        min_value=1, max_value=MAX_DAYS, default=health.DEFAULT_USAGE_DAYS, help_text="The period looked at."
+    )
+
+
+class HealthQuerySerializer(EditsQuerySerializer):
+    expiring_within = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_DAYS,
+        default=health.DEFAULT_EXPIRING_DAYS,
+        help_text="Report live responses whose validity ends within this many days.",
+    )
+
+
+class LibraryHealthApi(APIView):
+    """Conflicting examples, issues missing a channel, responses too long, expiring, never
+    suggested or rarely accepted."""
+
+    permission_classes = [permissions.IsAuthenticated, CanSeeInsights]
+
+    @extend_schema(parameters=[HealthQuerySerializer], responses={200: dict})
+    def get(self, request: Request) -> ApiResponse:
+        query = HealthQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        report = health.library_health(
+            brand=query.validated_data.get("brand"),
+            usage_days=query.validated_data["days"],
+            expiring_days=query.validated_data["expiring_within"],
+        )
+        return ApiResponse(asdict(report))
+
+
+class CommonEditsApi(APIView):
+    """For each response, the edits agents keep making to it before sending."""
+
+    permission_classes = [permissions.IsAuthenticated, CanSeeInsights]
+
+    @extend_schema(parameters=[EditsQuerySerializer], responses={200: dict})
+    def get(self, request: Request) -> ApiResponse:
+        query = EditsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = edits.common_edits(brand=query.validated_data.get("brand"), days=query.validated_data["days"])
+        return ApiResponse(
+            {
+                "brand": query.validated_data["brand"].key if "brand" in query.validated_data else None,
+                "days": query.validated_data["days"],
+                "min_edits": edits.MIN_EDITS,
+                "min_share": float(edits.MIN_SHARE),
+                "responses": [asdict(item) for item in found],
+            }
+        )
+
+
+# -- Admin pages ----------------------------------------------------------------------------------
+
+
+class EditsFilterForm(forms.Form):
+    brand = forms.ModelChoiceField(
+        Brand.objects.all(), required=False, to_field_name="key", empty_label="Every brand"
+    )
+    days = forms.IntegerField(
+        min_value=1, max_value=MAX_DAYS, required=False, help_text=f"Default {health.DEFAULT_USAGE_DAYS}."
+    )
+
+    def value(self, name: str, default: Any) -> Any:
+        """A cleaned value, or ``default`` when it was left empty or the form is invalid."""
+        if not self.is_valid() or self.cleaned_data.get(name) is None:
+            return default
+        return self.cleaned_data[name]
+
+
+class HealthFilterForm(EditsFilterForm):
+    expiring_within = forms.IntegerField(
+        min_value=1,
+        max_value=MAX_DAYS,
+        required=False,
+        label="Expiring within (days)",
+        help_text=f"Default {health.DEFAULT_EXPIRING_DAYS}.",
+    )
+
+
+def _render(request: HttpRequest, template: str, title: str, **context: Any) -> HttpResponse:
+    return TemplateResponse(
+        request, template, {**admin.site.each_context(request), "title": title, **context}
+    )
+
+
+def health_page(request: HttpRequest) -> HttpResponse:
+    """The health report as an admin page, each finding linked to the object to fix."""
+    form = HealthFilterForm(request.GET)
+    report = health.library_health(
+        brand=form.value("brand", None),
+        usage_days=form.value("days", health.DEFAULT_USAGE_DAYS),
+        expiring_days=form.value("expiring_within", health.DEFAULT_EXPIRING_DAYS),
+    )
+    return _render(request, "admin/insights/health.html", "Library health", form=form, report=report)
+
+
+def edits_page(request: HttpRequest) -> HttpResponse:
+    """Agents' recurring edits, response by response, linked to the response to revise."""
+    form = EditsFilterForm(request.GET)
+    days = form.value("days", health.DEFAULT_USAGE_DAYS)
+    return _render(
+        request,
+        "admin/insights/edits.html",
+        "Agents' common edits",
+        form=form,
+        days=days,
+        responses=edits.common_edits(brand=form.value("brand", None), days=days),
+        min_edits=edits.MIN_EDITS,
+        min_share=edits.MIN_SHARE,
+    )
+
+
+api_urlpatterns: list[URLPattern] = [
+    path("library-health/", LibraryHealthApi.as_view(), name="library-health"),
+    path("common-edits/", CommonEditsApi.as_view(), name="common-edits"),
+]
+admin_urlpatterns: list[URLPattern] = [
+    path("health/", insights_page(health_page), name="health"),
+    path("edits/", insights_page(edits_page), name="edits"),
+]

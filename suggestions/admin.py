@@ -44,18 +44,8 @@ class TryMentionForm(forms.Form):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    # The queue is the Examples list: the same rights, not the proxy model's own.
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("kb.view_example") or self.has_change_permission(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("kb.change_example")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -158,7 +148,6 @@ class ProposedExampleAdmin(ExampleAdmin):
 
     list_display = ["short_text", "issue", "proposal_count", "last_proposed"]
     list_filter = [("issue__brand", admin.RelatedOnlyFieldListFilter)]
-    date_hierarchy = None
     inlines = [ProposalInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Example]:

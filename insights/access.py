@@ -1,0 +1,50 @@
+"""Who sees insights, and the pieces every insights view shares. Editors and leads read what the
+engine was asked (``suggestions.view_suggestionrequest``); insights are made of those mentions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from rest_framework import permissions, serializers
+from rest_framework.request import Request
+
+from kb.models import Brand
+
+INSIGHTS_PERMISSION = "suggestions.view_suggestionrequest"
+
+
+def can_see_insights(user: Any) -> bool:
+    return bool(user and user.has_perm(INSIGHTS_PERMISSION))
+
+
+class CanSeeInsights(permissions.BasePermission):
+    message = "Only editors and leads see insights."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return can_see_insights(request.user)
+
+
+def insights_page(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+    """An admin page for editors and leads: the admin's login first, then a 403 for the rest."""
+
+    @wraps(view)
+    def checked(request: HttpRequest) -> HttpResponse:
+        if not can_see_insights(request.user):
+            raise PermissionDenied
+        return view(request)
+
+    return admin.site.admin_view(checked)
+
+
+class BrandKeyField(serializers.SlugRelatedField):
+    """A brand named by its key, with a message that names an unknown one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Brand.objects.all())
+        kwargs.setdefault("error_messages", {"does_not_exist": "Unknown brand {value!r}."})
+        super().__init__(slug_field="key", **kwargs)

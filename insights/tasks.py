@@ -1,0 +1,46 @@
+"""Celery entry points for content gaps. Logic lives in insights.gaps; tasks take no model
+instances."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from celery import shared_task
+
+from insights.gaps import GapRunInProgress, gap_run_current, gaps_find
+from insights.models import GapRun
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task
+def gaps_find_task(trigger: str = GapRun.Trigger.SCHEDULE) -> int | None:
+    """Cluster the recent badly served mentions; returns the run's id, or None when another run
+    was under way (it will have the same result, so this one is skipped, not retried)."""
+    try:
+        return gaps_find(trigger=trigger).pk
+    except GapRunInProgress as busy:
+        logger.info("Content gaps skipped: %s", busy)
+        return None
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    task_id: str
+    run: GapRun | None  # None while queued (or when another run overtook this one)
+
+    @property
+    def queued(self) -> bool:
+        return self.run is None
+
+
+def gaps_find_start() -> StartedRun:
+    """Queue an on-demand run for an editor ("Find content gaps now"); without a broker it has
+    finished on return. Raises GapRunInProgress when a run is under way."""
+    current = gap_run_current()
+    if current is not None:
+        raise GapRunInProgress(current)
+    result = gaps_find_task.delay(trigger=GapRun.Trigger.ON_DEMAND)
+    run_id = result.get() if result.ready() else None
+    return StartedRun(result.id, GapRun.objects.filter(pk=run_id).first() if run_id else None)
