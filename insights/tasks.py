@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from celery import shared_task
 
+from config.celery_app import ran_in_process
 from insights.gaps import GapRunInProgress, gap_run_current, gaps_find
 from insights.models import GapRun
 
@@ -42,5 +43,5 @@ def gaps_find_start() -> StartedRun:
     if current is not None:
         raise GapRunInProgress(current)
     result = gaps_find_task.delay(trigger=GapRun.Trigger.ON_DEMAND)
-    run_id = result.get() if result.ready() else None
+    run_id = result.get() if ran_in_process(result) else None
     return StartedRun(result.id, GapRun.objects.filter(pk=run_id).first() if run_id else None)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from config.celery_app import ran_in_process
 from kb.channels import Channel
 from kb.models import Brand, Response
 from suggestions import selectors
@@ -189,7 +190,7 @@ class IndexRebuildApi(APIView):
     def post(self, request: Request) -> ApiResponse:
         result = index_rebuild_task.delay()
         return ApiResponse(
-            {"status": "done" if result.ready() else "queued", "task_id": result.id},
+            {"status": "done" if ran_in_process(result) else "queued", "task_id": result.id},
             status=status.HTTP_202_ACCEPTED,
         )
 

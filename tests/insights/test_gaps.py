@@ -204,6 +204,28 @@ def test_a_run_is_deterministic(planned):
     assert outcome() == outcome()
 
 
+def test_one_topic_among_stray_mentions_is_found(planned, settings):
+    settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
+    gift_cards = group(planned, "can I buy a gift card", 6, axis=0)
+    loners = scattered(planned, 5, first_axis=10)
+
+    run = gaps_find()
+
+    assert run.clusters == 1
+    (cluster,) = open_clusters()
+    assert cluster.volume >= 5 and member_ids(cluster) <= ids(gift_cards)
+    assert not GapMember.objects.filter(request__in=loners).exists()
+
+
+def test_stray_mentions_alone_make_no_cluster(planned, settings):
+    settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
+    scattered(planned, 9, first_axis=10)
+
+    run = gaps_find()
+
+    assert (run.clusters, run.noise) == (0, 9)
+
+
 def test_too_few_candidates_make_no_cluster(planned, settings):
     settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
     group(planned, "strange fee", 3, axis=0)

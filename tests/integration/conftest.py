@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from config.celery_app import app as celery_app
 
@@ -99,3 +101,21 @@ def worker(real_services, tmp_path):
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def api(editor):
+    """The API as an editor, by token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
+    return client
+
+
+def wait_for(condition, timeout):
+    """When ``condition()`` first held (time.monotonic()); fails after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"not true within {timeout} s")

@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from kb import services
 from suggestions.indexing import active_version, index_rebuild
 from suggestions.selectors import index_status
 from suggestions.serving import holder
+from tests.integration.conftest import wait_for
 
 CANCELLED = "my flight got cancelled and nobody at the gate can rebook me"
 NEW_PHRASING = "the pilot said the aircraft smells of burnt toast and we all had to get off"
@@ -45,26 +44,10 @@ def library(real_services, editor):
     return responses
 
 
-@pytest.fixture
-def api(editor):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
-    return client
-
-
 def suggested(api, text):
     answer = api.post("/api/v1/suggestions/", {"text": text, "brand": "acme-air"}, format="json")
     assert answer.status_code == 200, answer.content
     return [item["response"] for item in answer.json()["suggestions"]]
-
-
-def wait_for(condition, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return time.monotonic()
-        time.sleep(0.1)
-    raise AssertionError(f"not true within {timeout} s")
 
 
 def test_edited_example_is_suggested_after_the_worker_indexes_it(library, worker, api):
@@ -101,3 +84,15 @@ def test_retired_response_is_never_suggested_while_the_worker_is_down_and_index_
     wait_for(lambda: index_status()["fresh"], timeout=60)
     assert active_version().version != version_before
     assert "cancelled-flight-reply" not in suggested(api, CANCELLED)
+
+
+def test_a_rebuild_asked_over_the_api_is_queued_and_done_by_the_worker(library, worker, api):
+    wait_for(lambda: index_status()["fresh"], timeout=60)
+    before = active_version().version
+
+    answer = api.post("/api/v1/index/rebuild/")
+
+    assert answer.status_code == 202, answer.content
+    assert answer.json()["status"] == "queued"
+    wait_for(lambda: active_version().version != before, timeout=60)
+    assert active_version().kind == "full"
