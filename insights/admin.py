@@ -18,7 +18,7 @@ from django.utils.html import format_html_join
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from insights.access import can_see_insights
+from insights.access import brand_choices, can_see_insights, gaps_visible_to
 from insights.gaps import (
     GROWTH,
     GapRunInProgress,
@@ -44,6 +44,15 @@ class GapConvertForm(forms.Form):
         max_length=Issue._meta.get_field("title").max_length, widget=forms.TextInput(attrs={"size": 80})
     )
     brand = forms.ModelChoiceField(Brand.objects.all(), required=False, empty_label="Every brand")
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        brands, default = brand_choices(user)
+        field = self.fields["brand"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = brands
+        if default is not None:  # someone who serves particular brands makes issues for those only
+            field.required, field.empty_label = True, None
 
 
 class GapStatusFilter(admin.SimpleListFilter):
@@ -146,6 +155,7 @@ class GapClusterAdmin(GapsReadOnlyAdmin):
         return (
             super()
             .get_queryset(request)
+            .filter(gaps_visible_to(request.user))
             .select_related("brand")
             .prefetch_related(Prefetch("members", queryset=examples, to_attr="example_members"))
         )
@@ -231,12 +241,13 @@ class GapClusterAdmin(GapsReadOnlyAdmin):
         """A form asking the new issue's key, title and brand, pre-filled from the cluster."""
         if not can_act_on_gaps(request.user):
             raise PermissionDenied
-        cluster = get_object_or_404(GapCluster, pk=cluster_id)
+        cluster = get_object_or_404(GapCluster.objects.filter(gaps_visible_to(request.user)), pk=cluster_id)
         changelist = reverse("admin:insights_gapcluster_changelist")
         if cluster.status != GapCluster.Status.OPEN:
             self.message_user(request, f"This gap was already {cluster.get_status_display().lower()}.")
             return HttpResponseRedirect(changelist)
-        form = GapConvertForm(request.POST or None, initial=gap_issue_defaults(cluster=cluster))
+        defaults = gap_issue_defaults(cluster=cluster)
+        form = GapConvertForm(request.POST or None, initial=defaults, user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 issue = gap_convert(cluster=cluster, converted_by=request.user, **form.cleaned_data)

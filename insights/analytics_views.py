@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from insights.access import BrandKeyField, CanSeeInsights, insights_page
+from insights.access import BrandKeyField, BrandScoped, CanSeeInsights, brand_choices, insights_page
 from insights.analytics import (
     ACCEPTANCE_RATE_DEFINITION,
     BUCKETS,
@@ -43,10 +43,9 @@ from insights.analytics import (
     responses_usage,
 )
 from kb.channels import Channel
-from kb.models import Brand
 
 
-class AnalyticsQuerySerializer(serializers.Serializer):
+class AnalyticsQuerySerializer(BrandScoped):
     """The filter every analytics view takes from its query string."""
 
     brand = BrandKeyField(required=False, help_text="Brand key; default every brand.")
@@ -60,6 +59,7 @@ class AnalyticsQuerySerializer(serializers.Serializer):
     bucket = serializers.ChoiceField(choices=BUCKETS, default="day", help_text="Group series by day or week.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
         since, until = attrs.get("since"), attrs.get("until")
         if since and until and since > until:
             raise serializers.ValidationError({"since": "Must be on or before until."})
@@ -72,9 +72,11 @@ class AnalyticsQuerySerializer(serializers.Serializer):
         return analytics_filter(**data), bucket
 
 
-def query_for(params: QueryDict) -> AnalyticsQuerySerializer:
+def query_for(params: QueryDict, user: Any) -> AnalyticsQuerySerializer:
     # Empty form fields ("?brand=&channel=") mean "any", as on the admin page's filter form.
-    return AnalyticsQuerySerializer(data={name: value for name, value in params.items() if value})
+    return AnalyticsQuerySerializer(
+        data={name: value for name, value in params.items() if value}, context={"user": user}
+    )
 
 
 # -- Output -----------------------------------------------------------------------------------------
@@ -191,7 +193,7 @@ class AnalyticsApi(APIView):
     permission_classes = [permissions.IsAuthenticated, CanSeeInsights]
 
     def read(self, request: Request) -> tuple[AnalyticsFilter, str]:
-        query = query_for(request.query_params)
+        query = query_for(request.query_params, request.user)
         query.is_valid(raise_exception=True)
         return query.read()
 
@@ -273,11 +275,16 @@ class IssuesCsvApi(AnalyticsCsvApi):
 
 def analytics_page(request: HttpRequest) -> HttpResponse:
     """The dashboard: filter form, summary figures, charts, the per-response table, CSV links."""
-    query = query_for(request.GET)
+    brands, default_brand = brand_choices(request.user)
+    params = request.GET.copy()
+    if default_brand is not None and not params.get("brand"):
+        params["brand"] = default_brand.key
+    query = query_for(params, request.user)
     context: dict[str, Any] = {
         **admin.site.each_context(request),
         "title": "Analytics",
-        "brands": Brand.objects.all(),
+        "brands": brands,
+        "every_brand": default_brand is None,
         "channels": Channel.choices,
         "buckets": BUCKETS,
         "acceptance_rate_definition": ACCEPTANCE_RATE_DEFINITION,

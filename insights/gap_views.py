@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.routers import SimpleRouter
 
-from insights.access import BrandKeyField, can_see_insights
+from insights.access import BrandKeyField, BrandScoped, can_see_insights, gaps_visible_to
 from insights.gaps import (
     GapRunInProgress,
     can_act_on_gaps,
@@ -33,7 +33,8 @@ from insights.gaps import (
 )
 from insights.models import GapCluster, GapMember, GapRun
 from insights.tasks import gaps_find_start
-from kb.models import Issue
+from kb.models import Brand, Issue
+from kb.selectors import brands_served_by
 
 
 class CanSeeGaps(permissions.BasePermission):
@@ -48,8 +49,7 @@ class CanSeeGaps(permissions.BasePermission):
 # ---- serializers ------------------------------------------------------------------------------
 
 
-class GapFilterSerializer(serializers.Serializer):
-    brand = BrandKeyField(required=False)
+class GapFilterSerializer(BrandScoped):
     order = serializers.ChoiceField(choices=["volume", "rising"], default="volume")
 
 
@@ -107,6 +107,12 @@ class GapConvertSerializer(serializers.Serializer):
         required=False, allow_null=True, help_text="Absent: the cluster's brand; null: every brand."
     )
 
+    def validate_brand(self, brand: Brand | None) -> Brand | None:
+        served = brands_served_by(self.context.get("user"))
+        if served is not None and brand not in served:
+            raise serializers.ValidationError("You make issues only for the brands you serve.")
+        return brand
+
 
 class ConvertedIssueSerializer(serializers.ModelSerializer):
     brand: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="key", read_only=True)
@@ -148,13 +154,13 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_queryset(self) -> Any:
         if self.action == "list":
-            given = GapFilterSerializer(data=self.request.query_params)
+            given = GapFilterSerializer(data=self.request.query_params, context={"user": self.request.user})
             given.is_valid(raise_exception=True)
             return gaps_open(
                 brand=given.validated_data.get("brand"),
                 rising_first=given.validated_data["order"] == "rising",
             )
-        return GapCluster.objects.select_related("brand", "issue")
+        return GapCluster.objects.filter(gaps_visible_to(self.request.user)).select_related("brand", "issue")
 
     @extend_schema(
         parameters=[
@@ -172,7 +178,7 @@ class GapViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def convert(self, request: Request, pk: str | None = None) -> ApiResponse:
         cluster = self.get_object()
-        given = GapConvertSerializer(data=request.data)
+        given = GapConvertSerializer(data=request.data, context={"user": request.user})
         given.is_valid(raise_exception=True)
         data = given.validated_data
         issue = gap_convert(

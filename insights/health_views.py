@@ -24,7 +24,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from insights import edits, health
-from insights.access import BrandKeyField, CanSeeInsights, insights_page
+from insights.access import BrandKeyField, BrandScoped, CanSeeInsights, brand_choices, insights_page
 from kb.models import Brand
 
 MAX_DAYS = 365
@@ -33,7 +33,7 @@ MAX_DAYS = 365
 # -- REST -----------------------------------------------------------------------------------------
 
 
-class EditsQuerySerializer(serializers.Serializer):
+class EditsQuerySerializer(BrandScoped):
     brand = BrandKeyField(
         required=False, help_text="Only issues serving this brand (issues without a brand serve every brand)."
     )
@@ -59,7 +59,7 @@ class LibraryHealthApi(APIView):
 
     @extend_schema(parameters=[HealthQuerySerializer], responses={200: dict})
     def get(self, request: Request) -> ApiResponse:
-        query = HealthQuerySerializer(data=request.query_params)
+        query = HealthQuerySerializer(data=request.query_params, context={"user": request.user})
         query.is_valid(raise_exception=True)
         report = health.library_health(
             brand=query.validated_data.get("brand"),
@@ -76,12 +76,12 @@ class CommonEditsApi(APIView):
 
     @extend_schema(parameters=[EditsQuerySerializer], responses={200: dict})
     def get(self, request: Request) -> ApiResponse:
-        query = EditsQuerySerializer(data=request.query_params)
+        query = EditsQuerySerializer(data=request.query_params, context={"user": request.user})
         query.is_valid(raise_exception=True)
         found = edits.common_edits(brand=query.validated_data.get("brand"), days=query.validated_data["days"])
         return ApiResponse(
             {
-                "brand": query.validated_data["brand"].key if "brand" in query.validated_data else None,
+                "brand": query.validated_data["brand"].key if query.validated_data.get("brand") else None,
                 "days": query.validated_data["days"],
                 "min_edits": edits.MIN_EDITS,
                 "min_share": float(edits.MIN_SHARE),
@@ -100,6 +100,16 @@ class EditsFilterForm(forms.Form):
     days = forms.IntegerField(
         min_value=1, max_value=MAX_DAYS, required=False, help_text=f"Default {health.DEFAULT_USAGE_DAYS}."
     )
+
+    def __init__(self, data: Any, *, user: Any) -> None:
+        super().__init__(data)
+        # Someone who serves particular brands picks among them, their first one by default.
+        choices, self.default_brand = brand_choices(user)
+        field = self.fields["brand"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = choices
+        if self.default_brand is not None:
+            field.empty_label = None
 
     def value(self, name: str, default: Any) -> Any:
         """A cleaned value, or ``default`` when it was left empty or the form is invalid."""
@@ -126,9 +136,9 @@ def _render(request: HttpRequest, template: str, title: str, **context: Any) -> 
 
 def health_page(request: HttpRequest) -> HttpResponse:
     """The health report as an admin page, each finding linked to the object to fix."""
-    form = HealthFilterForm(request.GET)
+    form = HealthFilterForm(request.GET, user=request.user)
     report = health.library_health(
-        brand=form.value("brand", None),
+        brand=form.value("brand", form.default_brand),
         usage_days=form.value("days", health.DEFAULT_USAGE_DAYS),
         expiring_days=form.value("expiring_within", health.DEFAULT_EXPIRING_DAYS),
     )
@@ -137,7 +147,7 @@ def health_page(request: HttpRequest) -> HttpResponse:
 
 def edits_page(request: HttpRequest) -> HttpResponse:
     """Agents' recurring edits, response by response, linked to the response to revise."""
-    form = EditsFilterForm(request.GET)
+    form = EditsFilterForm(request.GET, user=request.user)
     days = form.value("days", health.DEFAULT_USAGE_DAYS)
     return _render(
         request,
@@ -145,7 +155,7 @@ def edits_page(request: HttpRequest) -> HttpResponse:
         "Agents' common edits",
         form=form,
         days=days,
-        responses=edits.common_edits(brand=form.value("brand", None), days=days),
+        responses=edits.common_edits(brand=form.value("brand", form.default_brand), days=days),
         min_edits=edits.MIN_EDITS,
         min_share=edits.MIN_SHARE,
     )

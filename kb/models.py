@@ -37,6 +37,12 @@ class Brand(TimeStamped):
     key = models.CharField(max_length=64, unique=True, validators=[key_validator])
     name = models.CharField(max_length=120)
     handle = models.CharField(max_length=32, validators=[handle_validator])
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="served_brands",
+        help_text="The agents and leads who serve this brand. Someone who serves no brand sees them all.",
+    )
 
     history = HistoricalRecords()
 

@@ -153,3 +153,11 @@ def replies_for_issues(
 
 def _placeholders(values: list[int]) -> str:
     return ", ".join(["%s"] * len(values))
+
+
+def brands_served_by(user: Any) -> list[Brand] | None:
+    """The brands someone serves, or None when they see every brand (a superuser, or someone
+    who serves no brand in particular)."""
+    if user is None or not user.is_authenticated or user.is_superuser:
+        return None
+    return list(Brand.objects.filter(members=user)) or None

@@ -74,16 +74,33 @@ def library_batch() -> Iterator[None]:
 # ---- brands -----------------------------------------------------------------------------------
 
 
-def brand_create(*, key: str, name: str, handle: str, created_by: User | None = None) -> Brand:
+@transaction.atomic
+def brand_create(
+    *,
+    key: str,
+    name: str,
+    handle: str,
+    members: Iterable[Account] | None = None,
+    created_by: User | None = None,
+) -> Brand:
     brand = Brand(key=key, name=name, handle=handle)
     _save(brand, user=created_by, reason="created")
+    if members is not None:
+        brand.members.set(members)
     return brand
 
 
-def brand_update(*, brand: Brand, updated_by: User | None = None, **fields: Any) -> Brand:
+@transaction.atomic
+def brand_update(
+    *, brand: Brand, members: Iterable[Account] | None = None, updated_by: User | None = None, **fields: Any
+) -> Brand:
+    """Edit a brand; ``members`` (when given) replaces who serves it. Who serves a brand changes
+    what they see, never what is suggested, so only the brand's own fields announce a change."""
     if _assign(brand, fields, BRAND_FIELDS):
         _save(brand, user=updated_by, reason="edited")
         library_announce_change(brand.issues.values_list("id", flat=True))
+    if members is not None:
+        brand.members.set(members)
     return brand
 
 

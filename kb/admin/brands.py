@@ -3,21 +3,34 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.widgets import FilteredSelectMultiple
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from kb import services
-from kb.admin.base import LibraryAdmin
+from kb.admin.base import LibraryAdmin, ServiceModelForm
 from kb.models import Brand
+
+
+class BrandForm(ServiceModelForm):
+    class Meta:
+        widgets = {"members": FilteredSelectMultiple("people", is_stacked=False)}
+
+    def service_values(self) -> dict[str, Any]:
+        values = super().service_values()
+        if "members" in self.cleaned_data:
+            values["members"] = list(self.cleaned_data["members"])
+        return values
 
 
 @admin.register(Brand)
 class BrandAdmin(LibraryAdmin):
     service_fields = services.BRAND_FIELDS
+    form = BrandForm
     list_display = ["key", "name", "handle", "issue_count"]
     search_fields = ["key", "name", "handle"]
     ordering = ["key"]
-    fields = ["key", "name", "handle", "created_at", "updated_at"]
+    fields = ["key", "name", "handle", "members", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
