@@ -44,6 +44,8 @@
     return datasets;
   }
 
+  const LABEL_CHARACTERS = 32;
+  const shortened = (text) => (text.length > LABEL_CHARACTERS ? `${text.slice(0, LABEL_CHARACTERS - 1)}…` : text);
   const percentAxis = { beginAtZero: true, max: 100, ticks: { callback: (value) => `${value}%` } };
 
   draw("volume-chart", {
@@ -70,11 +72,16 @@
     options: {
       indexAxis: "y",
       maintainAspectRatio: false,
-      scales: { x: percentAxis },
+      scales: {
+        x: percentAxis,
+        // Long issue titles would crowd the bars out; the tooltip shows the whole title.
+        y: { ticks: { callback: (value) => shortened(acceptance[value].issue.title) } },
+      },
       plugins: {
         legend: { display: false },
         tooltip: {
           callbacks: {
+            title: (items) => acceptance[items[0].dataIndex].issue.title,
             label: (item) => {
               const row = acceptance[item.dataIndex];
               return `${item.formattedValue}% of ${row.suggested} shown`;
