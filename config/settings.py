@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "kb",
     "suggestions",
     "insights",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -180,6 +181,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": envint("CARELINE_GAP_RUN_SECONDS", 24 * 60 * 60),
         "kwargs": {"trigger": "schedule"},
     },
+    # Pushed mentions whose suggestions task was lost (broker down when they arrived).
+    "inbox-missed-suggestions": {"task": "console.tasks.mentions_suggest_missed_task", "schedule": 60},
 }
 
 # Retrieval

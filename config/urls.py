@@ -4,6 +4,7 @@
   POST /api/v1/suggestions/<id>/feedback/ records what the agent did with it.
 - /api/v1/brands/, /api/v1/issues/, /api/v1/examples/, /api/v1/responses/: the library.
 - GET /api/v1/index/ and POST /api/v1/index/rebuild/: the vector index.
+- /api/v1/mentions/: the inbox integrations push mentions into (suggested in the background).
 - /api/v1/analytics/, /api/v1/gaps/, /api/v1/library-health/: insights for editors and leads
   (the same pages for people under /admin/insights/).
 """
@@ -16,6 +17,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from config.health import healthz
+from console.api import MentionViewSet
 from insights.urls import admin_urlpatterns as insights_admin_urlpatterns
 from insights.urls import api_urlpatterns as insights_api_urlpatterns
 from kb.api import BrandViewSet, ExampleViewSet, IssueViewSet, ResponseViewSet
@@ -31,6 +33,7 @@ router.register("issues", IssueViewSet, basename="issue")
 router.register("examples", ExampleViewSet, basename="example")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("suggestions", SuggestionViewSet, basename="suggestion")
+router.register("mentions", MentionViewSet, basename="mention")
 
 urlpatterns = [
     path("admin/insights/", include((insights_admin_urlpatterns, "insights"))),
