@@ -4,26 +4,48 @@
   200 with the stored mention when it was pushed before); its suggestions are computed in the
   background.
 - GET /api/v1/mentions/ lists them oldest first; filters ``brand`` (key), ``channel``,
-  ``status``, ``min_age`` / ``max_age`` (minutes since received). GET /api/v1/mentions/<id>/.
+  ``status``, ``assigned_to`` (username; ``none`` for the unassigned), ``min_age`` / ``max_age``
+  (minutes since received). GET /api/v1/mentions/<id>/.
+- POST /api/v1/mentions/<id>/take/, /release/, /assign/ {"agent": username}: who works it. Taking
+  or answering a mention another agent has is refused with 409 (naming them) unless
+  {"force": true}.
+- POST /api/v1/mentions/<id>/answer/ {"text", "response"?, "sent_at"?, "force"?}: the reply sent;
+  with one of its suggestions' keys as "response" it is feedback too (accepted or edited).
+- POST /api/v1/mentions/<id>/dismiss/ {"reason"}; POST /api/v1/mentions/<id>/nothing-fits/:
+  every suggestion rejected, the mention flagged as a content gap and left open.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import django_filters
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User as Account
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from console.models import Mention
-from console.services import mention_receive
+from console.services import (
+    MentionHeldByAnother,
+    mention_answer,
+    mention_assign,
+    mention_dismiss,
+    mention_nothing_fits,
+    mention_receive,
+    mention_release,
+    mention_take,
+)
 from kb.channels import Channel
-from kb.models import Brand
+from kb.models import Brand, Response
 from suggestions.api import MAX_TEXT, AuthorSerializer, StrictCharField
 
 
@@ -40,6 +62,37 @@ class MentionInputSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.TWITTER)
     author = AuthorSerializer(required=False)
     received_at = serializers.DateTimeField(required=False, help_text="Default: when it is pushed.")
+
+
+class ForceSerializer(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False, help_text="Act even though another agent has the mention (you have seen who)."
+    )
+
+
+class AssignSerializer(serializers.Serializer):
+    agent = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        error_messages={"does_not_exist": "Unknown agent {value!r}."},
+    )
+
+
+class AnswerSerializer(ForceSerializer):
+    text = StrictCharField(max_length=MAX_TEXT, help_text="The reply as it was sent.")
+    response = serializers.SlugRelatedField(
+        slug_field="key",
+        queryset=Response.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="The suggestion it came from (its response key); absent for a reply of the agent's own.",
+        error_messages={"does_not_exist": "Unknown response {value!r}."},
+    )
+    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class DismissSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=200)
 
 
 class MentionSerializer(serializers.ModelSerializer):
@@ -67,6 +120,10 @@ class MentionSerializer(serializers.ModelSerializer):
             "received_at",
             "status",
             "assigned_to",
+            "reply_text",
+            "dismiss_reason",
+            "closed_at",
+            "nothing_fits_at",
             "suggestions_ready",
             "abstained",
             "suggestion_request",
@@ -91,6 +148,7 @@ class MentionFilter(django_filters.FilterSet):
     brand = django_filters.CharFilter(field_name="brand__key")
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     status = django_filters.ChoiceFilter(choices=Mention.Status.choices)
+    assigned_to = django_filters.CharFilter(method="held_by", label="Username; none for the unassigned")
     min_age = django_filters.NumberFilter(
         method="older_than", min_value=0, label="Received at least this many minutes ago"
     )
@@ -101,6 +159,11 @@ class MentionFilter(django_filters.FilterSet):
     class Meta:
         model = Mention
         fields = ["brand", "channel", "status", "external_id"]
+
+    def held_by(self, mentions: QuerySet[Mention], name: str, username: str) -> QuerySet[Mention]:
+        if username == "none":
+            return mentions.filter(assigned_to__isnull=True)
+        return mentions.filter(assigned_to__username=username)
 
     def older_than(self, mentions: QuerySet[Mention], name: str, minutes: float) -> QuerySet[Mention]:
         return mentions.filter(received_at__lte=timezone.now() - timedelta(minutes=float(minutes)))
@@ -129,3 +192,60 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return ApiResponse(
             MentionSerializer(mention).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    # ---- working a mention ------------------------------------------------------------------
+
+    @property
+    def agent(self) -> Account:
+        return cast(Account, self.request.user)  # never anonymous: the API needs authentication
+
+    def _acted(self, step: Callable[[], Mention]) -> ApiResponse:
+        try:
+            mention = step()
+        except MentionHeldByAnother as held:
+            return ApiResponse(held.message_dict, status=status.HTTP_409_CONFLICT)
+        except ValidationError as refused:
+            raise serializers.ValidationError(refused.message_dict) from None
+        return ApiResponse(MentionSerializer(self.get_queryset().get(pk=mention.pk)).data)
+
+    @extend_schema(request=ForceSerializer, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def take(self, request: Request, pk: str | None = None) -> ApiResponse:
+        given = _valid(ForceSerializer, request)
+        return self._acted(lambda: mention_take(mention=self.get_object(), agent=self.agent, **given))
+
+    @extend_schema(request=None, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk: str | None = None) -> ApiResponse:
+        return self._acted(lambda: mention_release(mention=self.get_object(), agent=self.agent))
+
+    @extend_schema(request=AssignSerializer, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> ApiResponse:
+        given = _valid(AssignSerializer, request)
+        return self._acted(
+            lambda: mention_assign(mention=self.get_object(), agent=given["agent"], assigned_by=self.agent)
+        )
+
+    @extend_schema(request=AnswerSerializer, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def answer(self, request: Request, pk: str | None = None) -> ApiResponse:
+        given = _valid(AnswerSerializer, request)
+        return self._acted(lambda: mention_answer(mention=self.get_object(), agent=self.agent, **given))
+
+    @extend_schema(request=DismissSerializer, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request: Request, pk: str | None = None) -> ApiResponse:
+        given = _valid(DismissSerializer, request)
+        return self._acted(lambda: mention_dismiss(mention=self.get_object(), agent=self.agent, **given))
+
+    @extend_schema(request=None, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"], url_path="nothing-fits")
+    def nothing_fits(self, request: Request, pk: str | None = None) -> ApiResponse:
+        return self._acted(lambda: mention_nothing_fits(mention=self.get_object(), agent=self.agent))
+
+
+def _valid(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    given = serializer(data=request.data)
+    given.is_valid(raise_exception=True)
+    return dict(given.validated_data)

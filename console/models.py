@@ -31,6 +31,15 @@ class Mention(models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentions"
     )
+    reply_text = models.TextField(blank=True, help_text="What the agent sent, when answered.")
+    dismiss_reason = models.CharField(max_length=200, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When it was answered or dismissed.")
+    nothing_fits_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent said no suggestion fits (a content gap)."
+    )
     suggestion = models.OneToOneField(
         SuggestionRequest,
         null=True,
@@ -44,9 +53,14 @@ class Mention(models.Model):
 
     class Meta:
         ordering = ["received_at", "id"]
+        permissions = [("assign_mention", "Can assign mentions to other agents")]
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="mention_once_per_channel_id")
         ]
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.external_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.NEW, self.Status.ASSIGNED)

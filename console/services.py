@@ -5,13 +5,16 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import User as Account
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from console.models import Mention
-from kb.models import Brand
+from kb.models import Brand, Response
+from suggestions.models import Feedback, SuggestionRequest
 from suggestions.services import Mention as MentionToAnswer
-from suggestions.services import suggestion_create
+from suggestions.services import feedback_give, suggestion_create
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ def mention_suggest(*, mention_id: int) -> Mention:
     """Ask the engine about a mention and keep its answer (once; a second call keeps the first).
     Raises IndexUnavailable when no index can be served (the task retries)."""
     with transaction.atomic():
-        mention = Mention.objects.select_for_update().select_related("brand").get(pk=mention_id)
+        mention = Mention.objects.select_for_update(of=("self",)).select_related("brand").get(pk=mention_id)
         if mention.suggestion_id is not None:
             return mention
         mention.suggestion = suggestion_create(
@@ -92,3 +95,138 @@ def _queue_suggestions(mention_id: int) -> None:
             logger.exception("Could not queue suggestions for mention %s; the sweep will", mention_id)
 
     transaction.on_commit(queue)
+
+
+# ---- working a mention ------------------------------------------------------------------------
+
+
+class MentionHeldByAnother(ValidationError):
+    """Someone else has the mention; the caller may act anyway only by saying so (``force``)."""
+
+    def __init__(self, mention: Mention) -> None:
+        holder = mention.assigned_to
+        name = (holder.get_full_name() or holder.get_username()) if holder else "someone"
+        super().__init__({"assigned_to": f"{name} has this mention."})
+        self.mention = mention
+
+
+def mention_take(*, mention: Mention, agent: Account, force: bool = False) -> Mention:
+    """Assign the mention to ``agent``. Refused while another agent has it, unless ``force``."""
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        if mention.assigned_to_id not in (None, agent.pk) and not force:
+            raise MentionHeldByAnother(mention)
+        mention.assigned_to, mention.status = agent, Mention.Status.ASSIGNED
+        mention.save(update_fields=["assigned_to", "status", "updated_at"])
+    return mention
+
+
+def mention_assign(*, mention: Mention, agent: Account, assigned_by: Account) -> Mention:
+    """A lead gives the mention to ``agent`` (needs console.assign_mention)."""
+    if not assigned_by.has_perm("console.assign_mention"):
+        raise PermissionDenied("Only leads assign mentions to other agents; take it yourself instead.")
+    return mention_take(mention=mention, agent=agent, force=True)
+
+
+def mention_release(*, mention: Mention, agent: Account) -> Mention:
+    """Hand the mention back to the unassigned queue (its agent, or a lead, may)."""
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        if mention.assigned_to_id not in (None, agent.pk) and not agent.has_perm("console.assign_mention"):
+            raise MentionHeldByAnother(mention)
+        mention.assigned_to, mention.status = None, Mention.Status.NEW
+        mention.save(update_fields=["assigned_to", "status", "updated_at"])
+    return mention
+
+
+def mention_answer(
+    *,
+    mention: Mention,
+    text: str,
+    agent: Account,
+    response: Response | None = None,
+    sent_at: datetime | None = None,
+    force: bool = False,
+) -> Mention:
+    """Record the reply the agent sent. With ``response`` (one of the mention's suggestions) it is
+    feedback too: accepted when the text is the suggestion's, edited otherwise. Without one it is
+    the agent's own reply. Refused while another agent has the mention, unless ``force``."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "The reply that was sent is required."})
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        if mention.assigned_to_id not in (None, agent.pk) and not force:
+            raise MentionHeldByAnother(mention)
+        if response is not None:
+            if mention.suggestion is None:
+                raise ValidationError({"response": "This mention has no suggestions yet."})
+            suggested = _suggested_text(mention.suggestion, response)
+            action = Feedback.Action.ACCEPTED if text == suggested else Feedback.Action.EDITED
+            feedback_give(
+                request=mention.suggestion,
+                response=response,
+                action=action,
+                final_text=text,
+                sent_at=sent_at,
+                given_by=agent,
+            )
+        _close(mention, Mention.Status.ANSWERED, agent, reply_text=text)
+    return mention
+
+
+def mention_dismiss(*, mention: Mention, reason: str, agent: Account) -> Mention:
+    """Set the mention aside without a reply (spam, already handled elsewhere, ...)."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the mention needs no reply."})
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        _close(mention, Mention.Status.DISMISSED, agent, dismiss_reason=reason)
+    return mention
+
+
+def mention_nothing_fits(*, mention: Mention, agent: Account) -> Mention:
+    """The agent finds no suggestion fits: each one shown is rejected, which makes the mention a
+    content-gap candidate for editors. The mention stays open, to be answered by hand or
+    escalated."""
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        request = mention.suggestion
+        if request is not None:
+            keys = [item["response"] for item in request.shown]
+            for response in Response.objects.filter(key__in=keys):
+                feedback_give(
+                    request=request, response=response, action=Feedback.Action.REJECTED, given_by=agent
+                )
+        mention.nothing_fits_at = timezone.now()
+        mention.save(update_fields=["nothing_fits_at", "updated_at"])
+    return mention
+
+
+def _open_locked(mention: Mention) -> Mention:
+    # of=self: PostgreSQL cannot lock the nullable side of the joins.
+    locked = (
+        Mention.objects.select_for_update(of=("self",))
+        .select_related("assigned_to", "closed_by", "suggestion")
+        .get(pk=mention.pk)
+    )
+    if not locked.is_open:
+        by = locked.closed_by.get_username() if locked.closed_by else "someone"
+        done = locked.get_status_display().lower()
+        raise ValidationError({"status": f"This mention was already {done} by {by}."})
+    return locked
+
+
+def _close(mention: Mention, status: str, agent: Account, **fields: str) -> None:
+    mention.status, mention.closed_by, mention.closed_at = status, agent, timezone.now()
+    for name, value in fields.items():
+        setattr(mention, name, value)
+    mention.save()
+
+
+def _suggested_text(request: SuggestionRequest, response: Response) -> str:
+    for item in request.shown:
+        if item["response"] == response.key:
+            return str(item["text"])
+    raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})

@@ -24,3 +24,12 @@ def roles_ensure(**kwargs: Any) -> None:
     for name, codenames in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(Permission.objects.filter(content_type__app_label="kb", codename__in=codenames))
+
+
+def roles_grant(*, app_label: str, role_permissions: dict[str, list[str]]) -> None:
+    """Add an app's permissions to the role groups, keeping what they have (idempotent). For the
+    apps built on the library, from their post_migrate hooks."""
+    for name, codenames in role_permissions.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
+        group.permissions.add(*permissions)

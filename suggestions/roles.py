@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
+from kb.roles import roles_grant
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "Editors": ["view_suggestionrequest", "view_feedback", "view_indexversion", "rebuild_index"],
@@ -13,8 +13,4 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def roles_grant_engine_permissions(**kwargs: Any) -> None:
     """Add the engine's permissions to the role groups (idempotent; runs after every migrate)."""
-    for name, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="suggestions", codename__in=codenames)
-        )
+    roles_grant(app_label="suggestions", role_permissions=ROLE_PERMISSIONS)

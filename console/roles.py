@@ -1,0 +1,18 @@
+"""What each role may do in the inbox (the groups themselves come from kb.roles)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kb.roles import roles_grant
+
+WORK_MENTIONS = ["view_mention", "add_mention", "change_mention"]
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    "Agents": WORK_MENTIONS,
+    "Editors": [*WORK_MENTIONS, "assign_mention"],
+}
+
+
+def roles_grant_console_permissions(**kwargs: Any) -> None:
+    """Add the inbox's permissions to the role groups (idempotent; runs after every migrate)."""
+    roles_grant(app_label="console", role_permissions=ROLE_PERMISSIONS)
