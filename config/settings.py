@@ -125,7 +125,8 @@ STORAGES = {
 }
 MEDIA_ROOT = VAR_DIR / "media"
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", True)
@@ -201,6 +202,8 @@ CARELINE_TORCH_THREADS = envint("CARELINE_TORCH_THREADS", 1)
 CARELINE_ONNX = envbool("CARELINE_ONNX", True)
 CARELINE_ONNX_DIR = Path(envstr("CARELINE_ONNX_DIR", str(VAR_DIR / "models")))
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
+# The console's clock: a mention older than this is overdue.
+CARELINE_RESPONSE_TARGET_MINUTES = envint("CARELINE_RESPONSE_TARGET_MINUTES", 60)
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
 
 # Content gaps: mentions of the last CARELINE_GAP_WINDOW_DAYS that the engine abstained on, whose

@@ -39,6 +39,7 @@ from console.services import (
     mention_answer,
     mention_assign,
     mention_dismiss,
+    mention_drafts,
     mention_nothing_fits,
     mention_receive,
     mention_release,
@@ -141,7 +142,8 @@ class MentionSerializer(serializers.ModelSerializer):
         return mention.suggestion.abstained if mention.suggestion else None
 
     def get_suggestions(self, mention: Mention) -> list[dict[str, Any]]:
-        return mention.suggestion.shown if mention.suggestion else []
+        """As the caller would send them (signed with their name and initials)."""
+        return mention_drafts(mention=mention, agent=self.context["request"].user)
 
 
 class MentionFilter(django_filters.FilterSet):
@@ -189,9 +191,8 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             **data, author_handle=author.get("handle", ""), author_name=author.get("name", "")
         )
         mention = self.get_queryset().get(pk=mention.pk)  # with its suggestions when computed in-process
-        return ApiResponse(
-            MentionSerializer(mention).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )
+        answered = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return ApiResponse(self.get_serializer(mention).data, status=answered)
 
     # ---- working a mention ------------------------------------------------------------------
 
@@ -206,7 +207,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             return ApiResponse(held.message_dict, status=status.HTTP_409_CONFLICT)
         except ValidationError as refused:
             raise serializers.ValidationError(refused.message_dict) from None
-        return ApiResponse(MentionSerializer(self.get_queryset().get(pk=mention.pk)).data)
+        return ApiResponse(self.get_serializer(self.get_queryset().get(pk=mention.pk)).data)
 
     @extend_schema(request=ForceSerializer, responses={200: MentionSerializer})
     @action(detail=True, methods=["post"])

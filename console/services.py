@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,9 +13,9 @@ from django.utils import timezone
 
 from console.models import Mention
 from kb.models import Brand, Response
-from suggestions.models import Feedback, SuggestionRequest
+from suggestions.models import Feedback
 from suggestions.services import Mention as MentionToAnswer
-from suggestions.services import feedback_give, suggestion_create
+from suggestions.services import feedback_give, reply_for, suggestion_create
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +162,7 @@ def mention_answer(
         if response is not None:
             if mention.suggestion is None:
                 raise ValidationError({"response": "This mention has no suggestions yet."})
-            suggested = _suggested_text(mention.suggestion, response)
+            suggested = _suggested_text(mention_drafts(mention=mention, agent=agent), response)
             action = Feedback.Action.ACCEPTED if text == suggested else Feedback.Action.EDITED
             feedback_give(
                 request=mention.suggestion,
@@ -204,6 +205,45 @@ def mention_nothing_fits(*, mention: Mention, agent: Account) -> Mention:
     return mention
 
 
+def mention_drafts(*, mention: Mention, agent: Account) -> list[dict[str, Any]]:
+    """The mention's suggestions as ``agent`` would send them: rendered again with their name and
+    initials, since the engine answered before anyone worked the mention. A response retired
+    since keeps the text it was suggested with."""
+    if mention.suggestion is None:
+        return []
+    shown = mention.suggestion.shown
+    keys = [item["response"] for item in shown]
+    templates = {
+        response.key: response
+        for response in Response.objects.filter(key__in=keys).select_related("issue__brand")
+    }
+    asked = MentionToAnswer(
+        text=mention.text,
+        brand=mention.brand,
+        author_handle=mention.author_handle,
+        author_name=mention.author_name,
+        agent_name=agent.get_full_name() or agent.get_username(),
+    )
+    drafts = []
+    for item in shown:
+        response = templates.get(item["response"])
+        if response is None:
+            drafts.append(item)
+            continue
+        brand = response.issue.brand
+        rendered = reply_for(
+            template=response.text,
+            mention=asked,
+            channel=mention.channel,
+            brand_name=brand.name if brand else "",
+            brand_handle=brand.handle if brand else "",
+        )
+        drafts.append(
+            {**item, "text": rendered.text, "length": rendered.length, "fits_channel": rendered.fits_channel}
+        )
+    return drafts
+
+
 def _open_locked(mention: Mention) -> Mention:
     # of=self: PostgreSQL cannot lock the nullable side of the joins.
     locked = (
@@ -225,8 +265,8 @@ def _close(mention: Mention, status: str, agent: Account, **fields: str) -> None
     mention.save()
 
 
-def _suggested_text(request: SuggestionRequest, response: Response) -> str:
-    for item in request.shown:
+def _suggested_text(drafts: list[dict[str, Any]], response: Response) -> str:
+    for item in drafts:
         if item["response"] == response.key:
             return str(item["text"])
     raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kb.models import Brand, Example, Response
-from kb.rendering import ReplyContext, render_reply
+from kb.rendering import RenderedReply, ReplyContext, render_reply
 from kb.selectors import LiveReply, replies_for_issues
 from kb.services import User, example_propose, example_retire
 from suggestions.embedder import get_embedder
@@ -145,17 +145,31 @@ def _suggestions(matches: list[IssueMatch], mention: Mention, channel: str, limi
     return suggestions
 
 
-def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: str) -> Suggestion:
+def reply_for(
+    *, template: str, mention: Mention, channel: str, brand_name: str = "", brand_handle: str = ""
+) -> RenderedReply:
+    """A response template rendered for a mention (its customer, agent and brand; the response's
+    own brand, given here, when the mention names none) and measured for the channel."""
     brand = mention.brand
     context = ReplyContext(
         customer_name=mention.author_name,
         handle=mention.author_handle,
         agent_name=mention.agent_name,
         agent_initials=mention.agent_initials,
-        brand_name=brand.name if brand else reply.brand_name,
-        brand_handle=brand.handle if brand else reply.brand_handle,
+        brand_name=brand.name if brand else brand_name,
+        brand_handle=brand.handle if brand else brand_handle,
     )
-    rendered = render_reply(reply.text, context, channel)
+    return render_reply(template, context, channel)
+
+
+def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: str) -> Suggestion:
+    rendered = reply_for(
+        template=reply.text,
+        mention=mention,
+        channel=channel,
+        brand_name=reply.brand_name,
+        brand_handle=reply.brand_handle,
+    )
     return Suggestion(
         response=reply.key,
         response_id=reply.response_id,

@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from console.models import Mention
+from console.services import mention_drafts
 from insights.gaps import gap_candidates
 from suggestions.models import Feedback
 from tests.engine_fixtures import api_client_for
@@ -46,9 +47,10 @@ def act(client, mention, verb, **data):
     return client.post(f"{MENTIONS}{mention.pk}/{verb}/", data, format="json")
 
 
-def best(mention):
+def best(mention, agent=None):
+    """The first draft, as ``agent`` (default: the stored answer) would send it."""
     mention.refresh_from_db()
-    return mention.suggestion.shown[0]
+    return mention_drafts(mention=mention, agent=agent)[0] if agent else mention.suggestion.shown[0]
 
 
 def test_an_agent_takes_a_mention_and_it_leaves_the_unassigned_queue(luggage, agent_client, agent):
@@ -86,7 +88,7 @@ def test_a_second_agent_cannot_answer_a_mention_someone_else_has(luggage, agent_
 
 
 def test_sending_a_suggestion_as_is_answers_the_mention_and_records_acceptance(luggage, agent_client, agent):
-    suggestion = best(luggage)
+    suggestion = best(luggage, agent)
 
     answer = act(agent_client, luggage, "answer", text=suggestion["text"], response=suggestion["response"])
 
@@ -192,3 +194,11 @@ def test_leads_assign_mentions_and_agents_cannot(luggage, agent_client, editor_c
 
     assert refused.status_code == 403
     assert (assigned.status_code, assigned.json()["assigned_to"]) == (200, "olga")
+
+
+def test_the_api_gives_drafts_signed_by_the_caller(luggage, agent_client, editor_client):
+    as_agent = agent_client.get(f"{MENTIONS}{luggage.pk}/").json()["suggestions"][0]["text"]
+    as_editor = editor_client.get(f"{MENTIONS}{luggage.pk}/").json()["suggestions"][0]["text"]
+
+    assert as_agent.endswith("^SL")  # Sam Lee
+    assert as_editor.endswith("^EE")  # Edith Editor

@@ -1,0 +1,168 @@
+"""The console's pages through Django's test client: the inbox by age, a mention with its
+drafts, and the forms that send, dismiss, take and flag "nothing fits"."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from django.utils.html import escape
+
+from console.models import Mention
+from console.services import mention_drafts, mention_receive, mention_take
+from suggestions.models import Feedback
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+def receive(library, django_capture_on_commit_callbacks):
+    def received(text, external_id, minutes_ago=5, **fields):
+        with django_capture_on_commit_callbacks(execute=True):
+            mention, _ = mention_receive(
+                text=text,
+                external_id=external_id,
+                channel="twitter",
+                brand=library.brands["acme-air"],
+                received_at=timezone.now() - timedelta(minutes=minutes_ago),
+                **fields,
+            )
+        mention.refresh_from_db()
+        return mention
+
+    return received
+
+
+@pytest.fixture
+def luggage(receive):
+    return receive("@AcmeAir the airline lost my luggage", "t-1", author_name="Jane", author_handle="@jane")
+
+
+@pytest.fixture
+def browser(client, agent):
+    client.force_login(agent)
+    return client
+
+
+def page(client, mention):
+    return client.get(f"/mentions/{mention.pk}/")
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    answer = client.get("/")
+
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/login/")
+
+
+def test_the_inbox_lists_open_mentions_oldest_first_with_their_clock(receive, browser):
+    late = receive("@AcmeAir still waiting on my refund", "late", minutes_ago=75)
+    fresh = receive("@AcmeAir the airline lost my luggage", "fresh", minutes_ago=10)
+
+    html = browser.get("/").content.decode()
+
+    assert html.index(f'data-id="{late.pk}"') < html.index(f'data-id="{fresh.pk}"')
+    assert '<strong id="overdue-count">1</strong>' in html
+    assert "15 min overdue" in html
+    assert "50 min left" in html
+
+
+def test_the_queues_are_everyone_mine_and_nobodys(receive, browser, agent):
+    mine = receive("@AcmeAir the airline lost my luggage", "mine")
+    nobodys = receive("@AcmeAir my flight got cancelled", "nobodys")
+    mention_take(mention=mine, agent=agent)
+
+    assert f'data-id="{nobodys.pk}"' not in browser.get("/?queue=mine").content.decode()
+    assert f'data-id="{mine.pk}"' in browser.get("/?queue=mine").content.decode()
+    assert f'data-id="{mine.pk}"' not in browser.get("/?queue=unassigned").content.decode()
+
+
+def test_a_mention_shows_its_drafts_signed_by_the_agent_with_their_length(luggage, browser, agent):
+    html = page(browser, luggage).content.decode()
+
+    assert 'id="mention-text"' in html
+    assert luggage.text in html
+    first = mention_drafts(mention=luggage, agent=agent)[0]
+    assert first["text"].startswith("Jane") and first["text"].endswith("^SL")  # the lost-baggage template
+    assert escape(first["text"]) in html
+    assert f"{first['length']} / 280" in html
+    assert 'id="take"' in html
+    assert 'id="nothing-fits"' in html
+
+
+def test_the_live_count_is_the_channels_count(luggage, browser):
+    answer = browser.get(
+        f"/mentions/{luggage.pk}/length/", {"text": "see https://example.com/a/very/long/path"}
+    )
+
+    # The reply's leading @jane counts too, and a link counts 23 on Twitter.
+    assert answer.json() == {"length": len("@jane see ") + 23, "limit": 280, "fits": True}
+
+
+def test_marking_an_edited_draft_sent_answers_the_mention(luggage, browser, agent):
+    draft = luggage.suggestion.shown[0]
+
+    answer = browser.post(
+        f"/mentions/{luggage.pk}/send/",
+        {"text": "Jane, so sorry! DM us.", "response": draft["response"]},
+        follow=True,
+    )
+
+    assert answer.redirect_chain[-1][0] == "/"
+    assert "Marked sent." in answer.content.decode()
+    luggage.refresh_from_db()
+    assert (luggage.status, luggage.closed_by) == (Mention.Status.ANSWERED, agent)
+    assert Feedback.objects.get().action == "edited"
+    assert f'data-id="{luggage.pk}"' not in answer.content.decode()
+
+
+def test_dismissing_asks_for_a_reason(luggage, browser):
+    browser.post(f"/mentions/{luggage.pk}/dismiss/", {"reason": "spam"})
+
+    luggage.refresh_from_db()
+    assert (luggage.status, luggage.dismiss_reason) == (Mention.Status.DISMISSED, "Spam or abuse")
+
+
+def test_nothing_fits_offers_a_reply_of_ones_own(luggage, browser):
+    answer = browser.post(f"/mentions/{luggage.pk}/nothing-fits/", follow=True)
+
+    html = answer.content.decode()
+    assert 'id="own-reply"' in html
+    assert "content gap" in html
+    assert set(Feedback.objects.values_list("action", flat=True)) == {"rejected"}
+
+
+def test_a_mention_nothing_fits_offers_the_own_reply_at_once(receive, browser):
+    garden = receive("what a lovely sunny day for gardening", "garden")
+
+    html = page(browser, garden).content.decode()
+
+    assert 'id="own-reply"' in html
+    assert 'class="draft card" data-length-url' in html
+
+
+def test_a_second_agent_sees_who_has_the_mention(luggage, agent, client):
+    mention_take(mention=luggage, agent=agent)
+    other = UserFactory(username="olga", first_name="Olga", last_name="Ortiz")
+    other.groups.add(Group.objects.get(name="Agents"))
+    client.force_login(other)
+
+    html = page(client, luggage).content.decode()
+
+    assert "Sam Lee has this mention." in html
+    assert "Take it over" in html
+
+
+def test_a_refusal_is_shown_on_the_mention(luggage, browser):
+    browser.post(f"/mentions/{luggage.pk}/dismiss/", {"reason": "spam"})
+
+    answer = browser.post(f"/mentions/{luggage.pk}/send/", {"text": "Hello"}, follow=True)
+
+    assert "This mention was already dismissed by sam." in answer.content.decode()
+
+
+def test_people_without_the_console_permission_are_refused(luggage, client):
+    client.force_login(UserFactory(username="visitor"))
+
+    assert client.get("/").status_code == 403
