@@ -34,6 +34,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
 from console.models import Mention
+from console.selectors import mentions_visible_to
 from console.services import (
     MentionHeldByAnother,
     mention_answer,
@@ -179,7 +180,11 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     serializer_class = MentionSerializer
     filterset_class = MentionFilter
-    queryset = Mention.objects.select_related("brand", "assigned_to", "suggestion")
+
+    def get_queryset(self) -> QuerySet[Mention]:
+        """Someone who serves particular brands sees those brands' mentions (and brandless ones)."""
+        visible = Mention.objects.filter(mentions_visible_to(self.agent))
+        return visible.select_related("brand", "assigned_to", "suggestion")
 
     @extend_schema(request=MentionInputSerializer, responses={200: MentionSerializer, 201: MentionSerializer})
     def create(self, request: Request) -> ApiResponse:

@@ -19,17 +19,28 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from console.models import Mention
-from console.selectors import QUEUES, mentions_overdue, mentions_queue, response_target
+from console.selectors import (
+    QUEUES,
+    agents_to_assign,
+    mentions_overdue,
+    mentions_queue,
+    mentions_visible_to,
+    response_target,
+)
 from console.services import (
     mention_answer,
+    mention_assign,
     mention_dismiss,
     mention_drafts,
     mention_nothing_fits,
     mention_take,
 )
-from kb.channels import channel_limit
-from kb.models import Response
+from kb.channels import Channel, channel_limit
+from kb.models import Brand, Response
 from kb.rendering import reply_length
+from suggestions.index_store import IndexUnavailable
+from suggestions.services import Mention as MentionToAnswer
+from suggestions.services import suggestions_for
 
 DISMISS_REASONS = [
     ("spam", "Spam or abuse"),
@@ -70,7 +81,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     context = {
         "queue": queue,
         "rows": rows,
-        "overdue": mentions_overdue(now=now),
+        "overdue": mentions_overdue(agent=_agent(request), now=now),
         "target_minutes": int(target.total_seconds() // 60),
     }
     return TemplateResponse(request, "console/inbox.html", context)
@@ -80,9 +91,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @works_mentions
 @require_GET
 def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
-    mentions = Mention.objects.select_related("brand", "assigned_to", "closed_by", "suggestion")
-    mention = get_object_or_404(mentions, pk=mention_id)
     agent = _agent(request)
+    mentions = Mention.objects.filter(mentions_visible_to(agent))
+    related = ("brand", "assigned_to", "closed_by", "suggestion")
+    mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
     drafts = mention_drafts(mention=mention, agent=agent)
     limit = channel_limit(mention.channel)
@@ -93,6 +105,7 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
         "drafts": drafts,
         "limit": limit,
         "dismiss_form": DismissForm(),
+        "agents": agents_to_assign() if agent.has_perm("console.assign_mention") else None,
         # Said by an agent, or by the engine (it abstained): offer a reply of the agent's own.
         "nothing_fits": mention.nothing_fits_at is not None or bool(mention.suggestion and not drafts),
     }
@@ -104,7 +117,7 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
 @require_GET
 def reply_length_view(request: HttpRequest, mention_id: int) -> JsonResponse:
     """The live character count: the reply's length as the mention's channel counts it."""
-    mention = get_object_or_404(Mention, pk=mention_id)
+    mention = _visible_mention(request, mention_id)
     text = request.GET.get("text", "")
     length = reply_length(text, mention.channel, reply_to=mention.author_handle)
     limit = channel_limit(mention.channel)
@@ -115,7 +128,7 @@ def reply_length_view(request: HttpRequest, mention_id: int) -> JsonResponse:
 @works_mentions
 @require_POST
 def take(request: HttpRequest, mention_id: int) -> HttpResponse:
-    mention = get_object_or_404(Mention, pk=mention_id)
+    mention = _visible_mention(request, mention_id)
     agent = _agent(request)
     # The page showed who has it, so taking it over is a knowing choice.
     return _acted(request, mention, lambda: mention_take(mention=mention, agent=agent, force=True), "Taken.")
@@ -124,8 +137,24 @@ def take(request: HttpRequest, mention_id: int) -> HttpResponse:
 @login_required
 @works_mentions
 @require_POST
+def assign(request: HttpRequest, mention_id: int) -> HttpResponse:
+    mention = _visible_mention(request, mention_id)
+    lead = _agent(request)
+    chosen = request.POST.get("agent", "")
+    to = agents_to_assign().filter(pk=chosen).first() if chosen.isdigit() else None
+    if to is None:
+        messages.error(request, "Choose who should answer it.")
+        return redirect("console:mention", mention_id=mention.pk)
+    step = lambda: mention_assign(mention=mention, agent=to, assigned_by=lead)  # noqa: E731
+    name = to.get_full_name() or to.get_username()
+    return _acted(request, mention, step, f"Assigned to {name}.")
+
+
+@login_required
+@works_mentions
+@require_POST
 def send(request: HttpRequest, mention_id: int) -> HttpResponse:
-    mention = get_object_or_404(Mention, pk=mention_id)
+    mention = _visible_mention(request, mention_id)
     form = ReplyForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
@@ -144,7 +173,7 @@ def send(request: HttpRequest, mention_id: int) -> HttpResponse:
 @works_mentions
 @require_POST
 def dismiss(request: HttpRequest, mention_id: int) -> HttpResponse:
-    mention = get_object_or_404(Mention, pk=mention_id)
+    mention = _visible_mention(request, mention_id)
     form = DismissForm(request.POST)
     reason = dict(DISMISS_REASONS)[form.cleaned_data["reason"]] if form.is_valid() else ""
     agent = _agent(request)
@@ -156,7 +185,7 @@ def dismiss(request: HttpRequest, mention_id: int) -> HttpResponse:
 @works_mentions
 @require_POST
 def nothing_fits(request: HttpRequest, mention_id: int) -> HttpResponse:
-    mention = get_object_or_404(Mention, pk=mention_id)
+    mention = _visible_mention(request, mention_id)
     agent = _agent(request)
     return _acted(
         request,
@@ -164,6 +193,10 @@ def nothing_fits(request: HttpRequest, mention_id: int) -> HttpResponse:
         lambda: mention_nothing_fits(mention=mention, agent=agent),
         "Flagged for the editors as a content gap. Reply in your own words below, or escalate to your lead.",
     )
+
+
+def _visible_mention(request: HttpRequest, mention_id: int) -> Mention:
+    return get_object_or_404(Mention.objects.filter(mentions_visible_to(_agent(request))), pk=mention_id)
 
 
 def _acted(
@@ -185,3 +218,34 @@ def _acted(
         return redirect("console:mention", mention_id=mention.pk)
     messages.success(request, done)
     return redirect("console:inbox") if back_to_inbox else redirect("console:mention", mention_id=mention.pk)
+
+
+class PasteForm(forms.Form):
+    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    brand = forms.ModelChoiceField(
+        Brand.objects.all(), to_field_name="key", required=False, empty_label="Any brand"
+    )
+    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.TWITTER)
+    customer_name = forms.CharField(max_length=200, required=False)
+
+
+@login_required
+@works_mentions
+def paste(request: HttpRequest) -> HttpResponse:
+    """Suggestions for a mention that is not in the inbox (pasted from anywhere); stores nothing."""
+    form = PasteForm(request.POST or None)
+    answer = error = None
+    if request.method == "POST" and form.is_valid():
+        data, agent = form.cleaned_data, _agent(request)
+        asked = MentionToAnswer(
+            text=data["text"],
+            brand=data["brand"],
+            channel=data["channel"],
+            author_name=data["customer_name"],
+            agent_name=agent.get_full_name() or agent.get_username(),
+        )
+        try:
+            answer = suggestions_for(mention=asked)
+        except IndexUnavailable as exc:
+            error = f"Suggestions are unavailable: {exc}"
+    return TemplateResponse(request, "console/paste.html", {"form": form, "answer": answer, "error": error})

@@ -12,7 +12,7 @@ from django.utils.html import escape
 
 from console.models import Mention
 from console.services import mention_drafts, mention_receive, mention_take
-from suggestions.models import Feedback
+from suggestions.models import Feedback, SuggestionRequest
 from tests.factories import UserFactory
 
 
@@ -166,3 +166,47 @@ def test_people_without_the_console_permission_are_refused(luggage, client):
     client.force_login(UserFactory(username="visitor"))
 
     assert client.get("/").status_code == 403
+
+
+def test_an_agent_who_serves_one_brand_sees_only_its_mentions(receive, library, browser, agent, agent_client):
+    acme = receive("@AcmeAir the airline lost my luggage", "acme")
+    library.brands["globex-bank"].members.add(agent)
+
+    assert f'data-id="{acme.pk}"' not in browser.get("/").content.decode()
+    assert page(browser, acme).status_code == 404
+    assert browser.post(f"/mentions/{acme.pk}/take/").status_code == 404
+    assert agent_client.get("/api/v1/mentions/").json()["results"] == []
+
+
+def test_a_lead_assigns_a_mention_from_its_page(luggage, client, editor, agent):
+    client.force_login(editor)
+    assert 'id="assign"' in page(client, luggage).content.decode()
+
+    answer = client.post(f"/mentions/{luggage.pk}/assign/", {"agent": agent.pk}, follow=True)
+
+    assert "Assigned to Sam Lee." in answer.content.decode()
+    luggage.refresh_from_db()
+    assert (luggage.assigned_to, luggage.status) == (agent, Mention.Status.ASSIGNED)
+
+
+def test_agents_are_not_offered_assigning(luggage, browser):
+    assert 'id="assign"' not in page(browser, luggage).content.decode()
+
+
+def test_a_pasted_mention_gets_drafts_and_nothing_is_stored(library, browser):
+    answer = browser.post("/paste/", {"text": "@AcmeAir the airline lost my luggage", "channel": "twitter"})
+
+    html = answer.content.decode()
+    assert answer.status_code == 200
+    assert "Checked bag lost or delayed at the airport" in html
+    assert "^SL" in html  # signed for the agent
+    assert not SuggestionRequest.objects.exists()
+    assert not Mention.objects.exists()
+
+
+def test_a_pasted_mention_nothing_fits_says_so(library, browser):
+    html = browser.post(
+        "/paste/", {"text": "what a lovely sunny day for gardening", "channel": "twitter"}
+    ).content.decode()
+
+    assert "Nothing in the library fits this mention." in html

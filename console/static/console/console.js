@@ -86,6 +86,6 @@
       copyButton(form);
     });
     if (document.getElementById("inbox")) inboxKeys();
-    if (document.querySelector("form.draft, #take, #nothing-fits")) mentionKeys();
+    if (document.getElementById("mention-text")) mentionKeys();
   });
 })();
