@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import cast
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User as Account
@@ -97,12 +98,17 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
     drafts = mention_drafts(mention=mention, agent=agent)
+    likely = 1 + sum(1 for draft in drafts[1:] if draft["confidence"] >= settings.CARELINE_ABSTAIN_THRESHOLD)
     limit = channel_limit(mention.channel)
     context = {
         "mention": mention,
         "held_by_another": held_by_another,
         "holder": mention.assigned_to,
         "drafts": drafts,
+        # The first draft always shows; the later ones the engine doubts are folded away.
+        "likely": likely,
+        "likely_negative": -likely,
+        "threshold": settings.CARELINE_ABSTAIN_THRESHOLD,
         "limit": limit,
         "dismiss_form": DismissForm(),
         "agents": agents_to_assign() if agent.has_perm("console.assign_mention") else None,

@@ -210,3 +210,16 @@ def test_a_pasted_mention_nothing_fits_says_so(library, browser):
     ).content.decode()
 
     assert "Nothing in the library fits this mention." in html
+
+
+def test_drafts_the_engine_doubts_are_folded_under_the_first(luggage, browser, agent):
+    drafts = mention_drafts(mention=luggage, agent=agent)
+    doubted = [draft for draft in drafts[1:] if draft["confidence"] < 0.5]
+    assert drafts[0]["confidence"] >= 0.5 and doubted  # the fixture library's luggage mention
+
+    html = page(browser, luggage).content.decode()
+
+    folded = html[html.index('<details class="unlikely">') :]
+    assert f"{len(doubted)} less likely draft" in folded
+    assert all(escape(draft["text"]) in folded for draft in doubted)
+    assert escape(drafts[0]["text"]) not in folded

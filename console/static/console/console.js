@@ -73,6 +73,7 @@
       const draft = drafts[Number(event.key) - 1];
       if (draft) {
         event.preventDefault();
+        draft.closest("details")?.setAttribute("open", "");
         draft.querySelector("textarea").focus();
       } else if (event.key === "t") document.getElementById("take")?.click();
       else if (event.key === "n") document.getElementById("nothing-fits")?.click();
