@@ -46,21 +46,16 @@ from console.services import (
     mention_release,
     mention_take,
 )
+from kb.api import BrandKeyField
 from kb.channels import Channel
-from kb.models import Brand, Response
+from kb.models import Response
 from suggestions.api import MAX_TEXT, AuthorSerializer, StrictCharField
 
 
 class MentionInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=MAX_TEXT)
     external_id = StrictCharField(max_length=200)
-    brand = serializers.SlugRelatedField(
-        slug_field="key",
-        queryset=Brand.objects.all(),
-        required=False,
-        allow_null=True,
-        error_messages={"does_not_exist": "Unknown brand {value!r}."},
-    )
+    brand = BrandKeyField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.TWITTER)
     author = AuthorSerializer(required=False)
     received_at = serializers.DateTimeField(required=False, help_text="Default: when it is pushed.")

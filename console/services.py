@@ -62,17 +62,7 @@ def mention_suggest(*, mention_id: int) -> Mention:
         mention = Mention.objects.select_for_update(of=("self",)).select_related("brand").get(pk=mention_id)
         if mention.suggestion_id is not None:
             return mention
-        mention.suggestion = suggestion_create(
-            mention=MentionToAnswer(
-                text=mention.text,
-                brand=mention.brand,
-                channel=mention.channel,
-                author_handle=mention.author_handle,
-                author_name=mention.author_name,
-                external_id=mention.external_id,
-                received_at=mention.received_at,
-            )
-        )
+        mention.suggestion = suggestion_create(mention=_to_answer(mention))
         mention.save(update_fields=["suggestion", "updated_at"])
     return mention
 
@@ -217,13 +207,7 @@ def mention_drafts(*, mention: Mention, agent: Account) -> list[dict[str, Any]]:
         response.key: response
         for response in Response.objects.filter(key__in=keys).select_related("issue__brand")
     }
-    asked = MentionToAnswer(
-        text=mention.text,
-        brand=mention.brand,
-        author_handle=mention.author_handle,
-        author_name=mention.author_name,
-        agent_name=agent.get_full_name() or agent.get_username(),
-    )
+    asked = _to_answer(mention, agent_name=agent.get_full_name() or agent.get_username())
     drafts = []
     for item in shown:
         response = templates.get(item["response"])
@@ -242,6 +226,20 @@ def mention_drafts(*, mention: Mention, agent: Account) -> list[dict[str, Any]]:
             {**item, "text": rendered.text, "length": rendered.length, "fits_channel": rendered.fits_channel}
         )
     return drafts
+
+
+def _to_answer(mention: Mention, agent_name: str = "") -> MentionToAnswer:
+    """The inbox mention as the engine is asked about it."""
+    return MentionToAnswer(
+        text=mention.text,
+        brand=mention.brand,
+        channel=mention.channel,
+        author_handle=mention.author_handle,
+        author_name=mention.author_name,
+        agent_name=agent_name,
+        external_id=mention.external_id,
+        received_at=mention.received_at,
+    )
 
 
 def _open_locked(mention: Mention) -> Mention:

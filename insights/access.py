@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
 
+from kb.api import BrandKeyField
 from kb.models import Brand
 from kb.selectors import brands_served_by
 
@@ -42,15 +43,6 @@ def insights_page(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., 
         return view(request)
 
     return admin.site.admin_view(checked)
-
-
-class BrandKeyField(serializers.SlugRelatedField):
-    """A brand named by its key, with a message that names an unknown one."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("queryset", Brand.objects.all())
-        kwargs.setdefault("error_messages", {"does_not_exist": "Unknown brand {value!r}."})
-        super().__init__(slug_field="key", **kwargs)
 
 
 class BrandScoped(serializers.Serializer):

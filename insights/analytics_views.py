@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from insights.access import BrandKeyField, BrandScoped, CanSeeInsights, brand_choices, insights_page
+from insights.access import BrandScoped, CanSeeInsights, brand_choices, insights_page
 from insights.analytics import (
     ACCEPTANCE_RATE_DEFINITION,
     BUCKETS,
@@ -42,6 +42,7 @@ from insights.analytics import (
     mentions_summary,
     responses_usage,
 )
+from kb.api import BrandKeyField
 from kb.channels import Channel
 
 

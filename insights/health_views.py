@@ -24,7 +24,8 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from insights import edits, health
-from insights.access import BrandKeyField, BrandScoped, CanSeeInsights, brand_choices, insights_page
+from insights.access import BrandScoped, CanSeeInsights, brand_choices, insights_page
+from kb.api import BrandKeyField
 from kb.models import Brand
 
 MAX_DAYS = 365

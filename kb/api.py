@@ -34,6 +34,15 @@ class LibraryPermissions(permissions.DjangoModelPermissions):
 # ---- serializers ------------------------------------------------------------------------------
 
 
+class BrandKeyField(serializers.SlugRelatedField):
+    """A brand named by its key, with a message that names an unknown one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", Brand.objects.all())
+        kwargs.setdefault("error_messages", {"does_not_exist": "Unknown brand {value!r}."})
+        super().__init__(slug_field="key", **kwargs)
+
+
 class BrandSerializer(serializers.ModelSerializer):
     class Meta:
         model = Brand

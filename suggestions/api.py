@@ -15,8 +15,9 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from config.celery_app import ran_in_process
+from kb.api import BrandKeyField
 from kb.channels import Channel
-from kb.models import Brand, Response
+from kb.models import Response
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
 from suggestions.models import Feedback, SuggestionRequest
@@ -48,13 +49,7 @@ class StrictCharField(serializers.CharField):
 
 class SuggestionInputSerializer(serializers.Serializer):
     text = StrictCharField(max_length=MAX_TEXT)
-    brand = serializers.SlugRelatedField(
-        slug_field="key",
-        queryset=Brand.objects.all(),
-        required=False,
-        allow_null=True,
-        error_messages={"does_not_exist": "Unknown brand {value!r}."},
-    )
+    brand = BrandKeyField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
     author = AuthorSerializer(required=False)
     agent = AgentSerializer(required=False)
