@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "suggestions",
     "insights",
     "console",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -204,6 +206,11 @@ CARELINE_ONNX_DIR = Path(envstr("CARELINE_ONNX_DIR", str(VAR_DIR / "models")))
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
 # The console's clock: a mention older than this is overdue.
 CARELINE_RESPONSE_TARGET_MINUTES = envint("CARELINE_RESPONSE_TARGET_MINUTES", 60)
+# A mention whose suggestions failed this many times (for a reason other than a missing index) is
+# left to the agents: the sweep stops retrying it and the console says why.
+CARELINE_SUGGEST_ATTEMPTS = envint("CARELINE_SUGGEST_ATTEMPTS", 3)
+# How often (seconds) the console's inbox and an open mention's page refresh themselves.
+CARELINE_CONSOLE_REFRESH_SECONDS = envint("CARELINE_CONSOLE_REFRESH_SECONDS", 15)
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
 
 # Content gaps: mentions of the last CARELINE_GAP_WINDOW_DAYS that the engine abstained on, whose

@@ -13,6 +13,8 @@
   with one of its suggestions' keys as "response" it is feedback too (accepted or edited).
 - POST /api/v1/mentions/<id>/dismiss/ {"reason"}; POST /api/v1/mentions/<id>/nothing-fits/:
   every suggestion rejected, the mention flagged as a content gap and left open.
+- POST /api/v1/mentions/<id>/escalate/ {"lead": username, "note", "force"?}: handed to a lead
+  serving its brand (assigned to them), with what they should know.
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from console.services import (
     mention_assign,
     mention_dismiss,
     mention_drafts,
+    mention_escalate,
     mention_nothing_fits,
     mention_receive,
     mention_release,
     mention_take,
+    responses_suggested_for,
 )
 from kb.api import BrandKeyField
 from kb.channels import Channel
@@ -92,11 +96,38 @@ class DismissSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=200)
 
 
+class EscalateSerializer(ForceSerializer):
+    lead = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.filter(is_active=True),
+        help_text="A lead serving the mention's brand.",
+        error_messages={"does_not_exist": "Unknown lead {value!r}."},
+    )
+    note = StrictCharField(max_length=1000, help_text="What the lead should know.")
+
+
+class MentionListSerializer(serializers.ListSerializer):
+    """Renders a page of mentions with one query for all their suggested responses."""
+
+    templates: dict[str, Response] | None = None
+
+    def to_representation(self, data: Any) -> list[Any]:
+        mentions = list(data.all() if isinstance(data, QuerySet) else data)
+        self.templates = responses_suggested_for(mentions)
+        return super().to_representation(mentions)
+
+
 class MentionSerializer(serializers.ModelSerializer):
     brand: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="key", read_only=True)
     author = serializers.SerializerMethodField()
     assigned_to: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
+    )
+    escalated_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    suggestions_failed = serializers.BooleanField(
+        read_only=True, help_text="Computing them failed too often to retry; suggest_error says why."
     )
     suggestions_ready = serializers.SerializerMethodField(
         help_text="False until the background task has asked the engine."
@@ -121,12 +152,18 @@ class MentionSerializer(serializers.ModelSerializer):
             "dismiss_reason",
             "closed_at",
             "nothing_fits_at",
+            "escalated_by",
+            "escalated_at",
+            "escalation_note",
             "suggestions_ready",
+            "suggestions_failed",
+            "suggest_error",
             "abstained",
             "suggestion_request",
             "suggestions",
             "created_at",
         ]
+        list_serializer_class = MentionListSerializer
 
     def get_author(self, mention: Mention) -> dict[str, str]:
         return {"handle": mention.author_handle, "name": mention.author_name}
@@ -139,7 +176,8 @@ class MentionSerializer(serializers.ModelSerializer):
 
     def get_suggestions(self, mention: Mention) -> list[dict[str, Any]]:
         """As the caller would send them (signed with their name and initials)."""
-        return mention_drafts(mention=mention, agent=self.context["request"].user)
+        templates = getattr(self.parent, "templates", None)  # prefetched for a page of mentions
+        return mention_drafts(mention=mention, agent=self.context["request"].user, templates=templates)
 
 
 class MentionFilter(django_filters.FilterSet):
@@ -147,6 +185,9 @@ class MentionFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     status = django_filters.ChoiceFilter(choices=Mention.Status.choices)
     assigned_to = django_filters.CharFilter(method="held_by", label="Username; none for the unassigned")
+    escalated = django_filters.BooleanFilter(
+        field_name="escalated_at", lookup_expr="isnull", exclude=True, label="Escalated to a lead"
+    )
     min_age = django_filters.NumberFilter(
         method="older_than", min_value=0, label="Received at least this many minutes ago"
     )
@@ -179,7 +220,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self) -> QuerySet[Mention]:
         """Someone who serves particular brands sees those brands' mentions (and brandless ones)."""
         visible = Mention.objects.filter(mentions_visible_to(self.agent))
-        return visible.select_related("brand", "assigned_to", "suggestion")
+        return visible.select_related("brand", "assigned_to", "escalated_by", "suggestion")
 
     @extend_schema(request=MentionInputSerializer, responses={200: MentionSerializer, 201: MentionSerializer})
     def create(self, request: Request) -> ApiResponse:
@@ -244,6 +285,12 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"], url_path="nothing-fits")
     def nothing_fits(self, request: Request, pk: str | None = None) -> ApiResponse:
         return self._acted(lambda: mention_nothing_fits(mention=self.get_object(), agent=self.agent))
+
+    @extend_schema(request=EscalateSerializer, responses={200: MentionSerializer})
+    @action(detail=True, methods=["post"])
+    def escalate(self, request: Request, pk: str | None = None) -> ApiResponse:
+        given = _valid(EscalateSerializer, request)
+        return self._acted(lambda: mention_escalate(mention=self.get_object(), agent=self.agent, **given))
 
 
 def _valid(serializer: type[serializers.Serializer], request: Request) -> dict[str, Any]:

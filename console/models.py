@@ -40,6 +40,17 @@ class Mention(models.Model):
     nothing_fits_at = models.DateTimeField(
         null=True, blank=True, help_text="When an agent said no suggestion fits (a content gap)."
     )
+    escalated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an agent handed it to a lead (who it is then assigned to)."
+    )
+    escalation_note = models.TextField(max_length=1000, blank=True, help_text="What the lead should know.")
+    suggest_failures = models.PositiveSmallIntegerField(
+        default=0, help_text="How often computing its suggestions failed; the sweep stops retrying."
+    )
+    suggest_error = models.CharField(max_length=500, blank=True, help_text="The last failure, for the agent.")
     suggestion = models.OneToOneField(
         SuggestionRequest,
         null=True,
@@ -60,6 +71,15 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.external_id}"
+
+    @property
+    def suggestions_failed(self) -> bool:
+        """Computing its suggestions failed too often to try again (``suggest_error`` says why)."""
+        return self.suggestion_id is None and self.suggest_failures >= settings.CARELINE_SUGGEST_ATTEMPTS
+
+    @property
+    def is_escalated(self) -> bool:
+        return self.escalated_at is not None
 
     @property
     def is_open(self) -> bool:

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User as Account
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from console.models import Mention
 from kb.selectors import brands_served_by
 
-QUEUES = ("open", "mine", "unassigned")
+QUEUES = ("open", "mine", "unassigned", "escalated", "done")
 
 
 def response_target() -> timedelta:
@@ -26,17 +26,41 @@ def mentions_visible_to(user: Account) -> Q:
     return Q() if served is None else Q(brand__in=served) | Q(brand__isnull=True)
 
 
-def mentions_queue(*, agent: Account, queue: str = "open") -> QuerySet[Mention]:
-    """The open mentions (new or assigned) of a queue that the agent may work, oldest first:
-    every one, the agent's own, or nobody's."""
-    open_ = Mention.objects.filter(
-        mentions_visible_to(agent), status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED]
+def mentions_queue(*, agent: Account, queue: str = "open", now: datetime | None = None) -> QuerySet[Mention]:
+    """The mentions of a queue that the agent may work. The open ones (new or assigned), oldest
+    first: every one, the agent's own, nobody's, or those escalated to a lead. Or ``done``: the
+    ones answered or dismissed today, the latest first."""
+    visible = Mention.objects.filter(mentions_visible_to(agent)).select_related(
+        "brand", "assigned_to", "closed_by", "escalated_by", "suggestion"
     )
+    if queue == "done":
+        return visible.filter(closed_at__gte=start_of_day(now)).order_by("-closed_at", "-id")
+    open_ = visible.filter(status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED])
     if queue == "mine":
         open_ = open_.filter(assigned_to=agent)
     elif queue == "unassigned":
         open_ = open_.filter(assigned_to__isnull=True)
-    return open_.select_related("brand", "assigned_to", "suggestion").order_by("received_at", "id")
+    elif queue == "escalated":
+        open_ = open_.filter(escalated_at__isnull=False)
+    return open_.order_by("received_at", "id")
+
+
+def queue_sizes(*, agent: Account, now: datetime | None = None) -> dict[str, int]:
+    """How many mentions each queue holds, in one query."""
+    is_open = Q(status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED])
+    return Mention.objects.filter(mentions_visible_to(agent)).aggregate(
+        open=Count("pk", filter=is_open),
+        mine=Count("pk", filter=is_open & Q(assigned_to=agent)),
+        unassigned=Count("pk", filter=is_open & Q(assigned_to__isnull=True)),
+        escalated=Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
+        done=Count("pk", filter=Q(closed_at__gte=start_of_day(now))),
+    )
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight of today, in the console's time zone."""
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def mentions_overdue(*, agent: Account, now: datetime | None = None) -> int:
@@ -45,11 +69,34 @@ def mentions_overdue(*, agent: Account, now: datetime | None = None) -> int:
     return mentions_queue(agent=agent).filter(received_at__lt=cutoff).count()
 
 
-def agents_to_assign() -> QuerySet[Account]:
-    """Who a lead may give a mention to: active people allowed to work mentions."""
+def agents_to_assign(mention: Mention | None = None) -> QuerySet[Account]:
+    """Who a lead may give a mention to: active people allowed to work mentions and, for a
+    mention of a brand, serving that brand (or every brand)."""
+    return _serving(_allowed("change_mention"), mention)
+
+
+def leads_for(mention: Mention | None = None) -> QuerySet[Account]:
+    """Who a mention may be escalated to: leads (allowed to assign mentions) serving its brand."""
+    return _serving(_allowed("assign_mention"), mention)
+
+
+def _allowed(codename: str) -> QuerySet[Account]:
     return (
         Account.objects.filter(is_active=True)
-        .filter(Q(groups__permissions__codename="change_mention") | Q(is_superuser=True))
+        .filter(
+            Q(groups__permissions__codename=codename, groups__permissions__content_type__app_label="console")
+            | Q(user_permissions__codename=codename, user_permissions__content_type__app_label="console")
+            | Q(is_superuser=True)
+        )
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+def _serving(people: QuerySet[Account], mention: Mention | None) -> QuerySet[Account]:
+    """Those who would see the mention: every brand's people, and its own brand's."""
+    if mention is None or mention.brand_id is None:
+        return people
+    return people.filter(
+        Q(is_superuser=True) | Q(served_brands__isnull=True) | Q(served_brands=mention.brand_id)
+    ).distinct()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from console.models import Mention
+from console.selectors import leads_for
 from kb.models import Brand, Response
 from suggestions.models import Feedback
 from suggestions.services import Mention as MentionToAnswer
@@ -67,13 +71,28 @@ def mention_suggest(*, mention_id: int) -> Mention:
     return mention
 
 
+def mention_suggest_failed(*, mention_id: int, error: BaseException) -> None:
+    """Count a failure to compute the mention's suggestions (other than a missing index, which
+    the task waits out). After CARELINE_SUGGEST_ATTEMPTS the sweep stops retrying, and the
+    console shows the agent why there are no drafts."""
+    Mention.objects.filter(pk=mention_id).update(
+        suggest_failures=F("suggest_failures") + 1,
+        suggest_error=f"{type(error).__name__}: {error}"[:500],
+        updated_at=timezone.now(),
+    )
+
+
 def mentions_awaiting_suggestions(*, older_than: timedelta) -> list[int]:
     """Mentions received more than ``older_than`` ago whose suggestions were never computed
-    (their task was lost: the broker was down when they arrived)."""
+    (their task was lost, say the broker was down when they arrived), unless computing them has
+    failed too often to try again."""
     cutoff = timezone.now() - older_than
-    return list(
-        Mention.objects.filter(suggestion__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)
+    awaiting = Mention.objects.filter(
+        suggestion__isnull=True,
+        created_at__lt=cutoff,
+        suggest_failures__lt=settings.CARELINE_SUGGEST_ATTEMPTS,
     )
+    return list(awaiting.values_list("pk", flat=True))
 
 
 def _queue_suggestions(mention_id: int) -> None:
@@ -166,6 +185,37 @@ def mention_answer(
     return mention
 
 
+def mention_escalate(
+    *, mention: Mention, agent: Account, lead: Account, note: str, force: bool = False
+) -> Mention:
+    """Hand the mention to a lead serving its brand, with a note of what they should know. It is
+    assigned to them (their queue) and shows as escalated until closed. Refused while another
+    agent has it, unless ``force``."""
+    note = note.strip()
+    if not note:
+        raise ValidationError({"note": "Tell the lead what the customer needs and what you tried."})
+    if not leads_for(mention).filter(pk=lead.pk).exists():
+        name = lead.get_full_name() or lead.get_username()
+        raise ValidationError({"lead": f"{name} is not a lead serving this mention's brand."})
+    with transaction.atomic():
+        mention = _open_locked(mention)
+        if mention.assigned_to_id not in (None, agent.pk) and not force:
+            raise MentionHeldByAnother(mention)
+        mention.assigned_to, mention.status = lead, Mention.Status.ASSIGNED
+        mention.escalated_by, mention.escalated_at, mention.escalation_note = agent, timezone.now(), note
+        mention.save(
+            update_fields=[
+                "assigned_to",
+                "status",
+                "escalated_by",
+                "escalated_at",
+                "escalation_note",
+                "updated_at",
+            ]
+        )
+    return mention
+
+
 def mention_dismiss(*, mention: Mention, reason: str, agent: Account) -> Mention:
     """Set the mention aside without a reply (spam, already handled elsewhere, ...)."""
     reason = reason.strip()
@@ -195,18 +245,18 @@ def mention_nothing_fits(*, mention: Mention, agent: Account) -> Mention:
     return mention
 
 
-def mention_drafts(*, mention: Mention, agent: Account) -> list[dict[str, Any]]:
+def mention_drafts(
+    *, mention: Mention, agent: Account, templates: dict[str, Response] | None = None
+) -> list[dict[str, Any]]:
     """The mention's suggestions as ``agent`` would send them: rendered again with their name and
     initials, since the engine answered before anyone worked the mention. A response retired
-    since keeps the text it was suggested with."""
+    since keeps the text it was suggested with. ``templates`` (from ``responses_suggested_for``)
+    spares a query per mention when rendering many."""
     if mention.suggestion is None:
         return []
     shown = mention.suggestion.shown
-    keys = [item["response"] for item in shown]
-    templates = {
-        response.key: response
-        for response in Response.objects.filter(key__in=keys).select_related("issue__brand")
-    }
+    if templates is None:
+        templates = responses_suggested_for([mention])
     asked = _to_answer(mention, agent_name=agent.get_full_name() or agent.get_username())
     drafts = []
     for item in shown:
@@ -226,6 +276,17 @@ def mention_drafts(*, mention: Mention, agent: Account) -> list[dict[str, Any]]:
             {**item, "text": rendered.text, "length": rendered.length, "fits_channel": rendered.fits_channel}
         )
     return drafts
+
+
+def responses_suggested_for(mentions: Iterable[Mention]) -> dict[str, Response]:
+    """The responses suggested for any of the mentions, by key, in one query."""
+    keys = {
+        item["response"] for mention in mentions if mention.suggestion for item in mention.suggestion.shown
+    }
+    return {
+        response.key: response
+        for response in Response.objects.filter(key__in=keys).select_related("issue__brand")
+    }
 
 
 def _to_answer(mention: Mention, agent_name: str = "") -> MentionToAnswer:

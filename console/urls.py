@@ -16,6 +16,7 @@ urlpatterns = [
     path("mentions/<int:mention_id>/take/", views.take, name="take"),
     path("mentions/<int:mention_id>/assign/", views.assign, name="assign"),
     path("mentions/<int:mention_id>/send/", views.send, name="send"),
+    path("mentions/<int:mention_id>/escalate/", views.escalate, name="escalate"),
     path("paste/", views.paste, name="paste"),
     path("mentions/<int:mention_id>/dismiss/", views.dismiss, name="dismiss"),
     path("mentions/<int:mention_id>/nothing-fits/", views.nothing_fits, name="nothing-fits"),

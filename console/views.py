@@ -5,27 +5,33 @@ with its drafts. Plain forms that post to the same services as the API, and a li
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from functools import wraps
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.auth.models import User as Account
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from console.models import Mention
 from console.selectors import (
     QUEUES,
     agents_to_assign,
+    leads_for,
     mentions_overdue,
     mentions_queue,
     mentions_visible_to,
+    queue_sizes,
     response_target,
 )
 from console.services import (
@@ -33,12 +39,14 @@ from console.services import (
     mention_assign,
     mention_dismiss,
     mention_drafts,
+    mention_escalate,
     mention_nothing_fits,
     mention_take,
 )
 from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
 from kb.rendering import reply_length
+from kb.selectors import brand_choices
 from suggestions.index_store import IndexUnavailable
 from suggestions.services import Mention as MentionToAnswer
 from suggestions.services import suggestions_for
@@ -49,7 +57,24 @@ DISMISS_REASONS = [
     ("handled-elsewhere", "Already handled elsewhere"),
     ("duplicate", "Duplicate"),
 ]
-works_mentions = permission_required("console.change_mention", raise_exception=True)
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails  # set by django_htmx's middleware
+
+
+def agents_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in people allowed to work mentions. A page refreshing itself (htmx) whose session
+    has ended is sent to the login page whole, rather than swapping the login form into a part."""
+    allowed = login_required(permission_required("console.change_mention", raise_exception=True)(view))
+
+    @wraps(view)
+    def checked(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.htmx and not request.user.is_authenticated:
+            return HttpResponseClientRedirect(redirect_to_login(request.htmx.current_url or "/").url)
+        return allowed(request, *args, **kwargs)
+
+    return checked
 
 
 class ReplyForm(forms.Form):
@@ -62,39 +87,57 @@ class DismissForm(forms.Form):
     reason = forms.ChoiceField(choices=DISMISS_REASONS)
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
+class EscalateForm(forms.Form):
+    lead = PersonChoiceField(Account.objects.none(), empty_label=None)
+    note = forms.CharField(
+        max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What the lead should know"})
+    )
+    force = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, mention: Mention, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(PersonChoiceField, self.fields["lead"]).queryset = leads_for(mention)
+
+
 def _agent(request: HttpRequest) -> Account:
-    return cast(Account, request.user)  # the views are login_required
+    return cast(Account, request.user)  # the views are for signed-in agents
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
+    """The queues. The page refreshes its list every CARELINE_CONSOLE_REFRESH_SECONDS (htmx
+    asks for the page again and swaps in the list), so new mentions and the clock show up."""
     queue = request.GET.get("queue", "open")
     if queue not in QUEUES:
         queue = "open"
-    now = timezone.now()
-    target = response_target()
+    agent, now, target = _agent(request), timezone.now(), response_target()
     rows = []
-    for mention in mentions_queue(agent=_agent(request), queue=queue):
+    for mention in mentions_queue(agent=agent, queue=queue, now=now):
         minutes_left = round((mention.received_at + target - now).total_seconds() / 60)
         rows.append({"mention": mention, "minutes_left": minutes_left, "overdue_by": -minutes_left})
     context = {
         "queue": queue,
         "rows": rows,
-        "overdue": mentions_overdue(agent=_agent(request), now=now),
+        "sizes": queue_sizes(agent=agent, now=now),
+        "overdue": mentions_overdue(agent=agent, now=now),
         "target_minutes": int(target.total_seconds() // 60),
+        "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
     }
     return TemplateResponse(request, "console/inbox.html", context)
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_GET
 def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
     agent = _agent(request)
     mentions = Mention.objects.filter(mentions_visible_to(agent))
-    related = ("brand", "assigned_to", "closed_by", "suggestion")
+    related = ("brand", "assigned_to", "closed_by", "escalated_by", "suggestion")
     mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
     drafts = mention_drafts(mention=mention, agent=agent)
@@ -111,15 +154,22 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
         "threshold": settings.CARELINE_ABSTAIN_THRESHOLD,
         "limit": limit,
         "dismiss_form": DismissForm(),
-        "agents": agents_to_assign() if agent.has_perm("console.assign_mention") else None,
-        # Said by an agent, or by the engine (it abstained): offer a reply of the agent's own.
-        "nothing_fits": mention.nothing_fits_at is not None or bool(mention.suggestion and not drafts),
+        "agents": agents_to_assign(mention) if agent.has_perm("console.assign_mention") else None,
+        "escalate_form": EscalateForm(mention=mention),
+        # The engine has not answered yet: the drafts come in by themselves (htmx polls the page).
+        "drafts_pending": mention.suggestion is None and not mention.suggestions_failed,
+        # Said by an agent, or by the engine (it abstained, or failed): offer a reply of the agent's own.
+        "nothing_fits": (
+            mention.nothing_fits_at is not None
+            or mention.suggestions_failed
+            or (mention.suggestion is not None and not drafts)
+        ),
+        "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
     }
     return TemplateResponse(request, "console/mention.html", context)
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_GET
 def reply_length_view(request: HttpRequest, mention_id: int) -> JsonResponse:
     """The live character count: the reply's length as the mention's channel counts it."""
@@ -130,8 +180,7 @@ def reply_length_view(request: HttpRequest, mention_id: int) -> JsonResponse:
     return JsonResponse({"length": length, "limit": limit, "fits": limit is None or length <= limit})
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_POST
 def take(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
@@ -140,8 +189,7 @@ def take(request: HttpRequest, mention_id: int) -> HttpResponse:
     return _acted(request, mention, lambda: mention_take(mention=mention, agent=agent, force=True), "Taken.")
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_POST
 def assign(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
@@ -156,8 +204,7 @@ def assign(request: HttpRequest, mention_id: int) -> HttpResponse:
     return _acted(request, mention, step, f"Assigned to {name}.")
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_POST
 def send(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
@@ -175,8 +222,7 @@ def send(request: HttpRequest, mention_id: int) -> HttpResponse:
     return _acted(request, mention, answer, "Marked sent.", back_to_inbox=True)
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_POST
 def dismiss(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
@@ -187,8 +233,7 @@ def dismiss(request: HttpRequest, mention_id: int) -> HttpResponse:
     return _acted(request, mention, step, "Dismissed.", back_to_inbox=True)
 
 
-@login_required
-@works_mentions
+@agents_only
 @require_POST
 def nothing_fits(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
@@ -197,8 +242,28 @@ def nothing_fits(request: HttpRequest, mention_id: int) -> HttpResponse:
         request,
         mention,
         lambda: mention_nothing_fits(mention=mention, agent=agent),
-        "Flagged for the editors as a content gap. Reply in your own words below, or escalate to your lead.",
+        "Flagged for the editors as a content gap. Reply in your own words below, or escalate it to a lead.",
     )
+
+
+@agents_only
+@require_POST
+def escalate(request: HttpRequest, mention_id: int) -> HttpResponse:
+    mention = _visible_mention(request, mention_id)
+    form = EscalateForm(request.POST, mention=mention)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
+        return redirect("console:mention", mention_id=mention.pk)
+    given, agent = form.cleaned_data, _agent(request)
+    lead = given["lead"]
+
+    def hand_over() -> Mention:
+        return mention_escalate(
+            mention=mention, agent=agent, lead=lead, note=given["note"], force=given["force"]
+        )
+
+    name = lead.get_full_name() or lead.get_username()
+    return _acted(request, mention, hand_over, f"Escalated to {name}.", back_to_inbox=True)
 
 
 def _visible_mention(request: HttpRequest, mention_id: int) -> Mention:
@@ -228,18 +293,25 @@ def _acted(
 
 class PasteForm(forms.Form):
     text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-    brand = forms.ModelChoiceField(
-        Brand.objects.all(), to_field_name="key", required=False, empty_label="Any brand"
-    )
+    brand = forms.ModelChoiceField(Brand.objects.all(), to_field_name="key", required=False)
     channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.TWITTER)
     customer_name = forms.CharField(max_length=200, required=False)
 
+    def __init__(self, *args: Any, agent: Account, **kwargs: Any) -> None:
+        """Someone who serves particular brands asks for one of theirs (the first by default)."""
+        super().__init__(*args, **kwargs)
+        brand = cast(forms.ModelChoiceField, self.fields["brand"])
+        brand.queryset, self.default_brand = brand_choices(agent)
+        brand.empty_label = "Any brand" if self.default_brand is None else None
 
-@login_required
-@works_mentions
+    def clean_brand(self) -> Brand | None:
+        return self.cleaned_data["brand"] or self.default_brand
+
+
+@agents_only
 def paste(request: HttpRequest) -> HttpResponse:
     """Suggestions for a mention that is not in the inbox (pasted from anywhere); stores nothing."""
-    form = PasteForm(request.POST or None)
+    form = PasteForm(request.POST or None, agent=_agent(request))
     answer = error = None
     if request.method == "POST" and form.is_valid():
         data, agent = form.cleaned_data, _agent(request)

@@ -18,7 +18,7 @@ from django.utils.html import format_html_join
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from insights.access import brand_choices, can_see_insights, gaps_visible_to
+from insights.access import can_see_insights, gaps_visible_to
 from insights.gaps import (
     GROWTH,
     GapRunInProgress,
@@ -33,6 +33,7 @@ from insights.models import GapCluster, GapMember, GapRun
 from insights.tasks import gaps_find_start
 from kb.admin.base import apply_each, report_outcome
 from kb.models import Brand, Issue
+from kb.selectors import brand_choices
 from suggestions.admin import ReadOnlyAdmin
 
 EXAMPLES_LISTED = 3

@@ -29,7 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from insights.access import BrandScoped, CanSeeInsights, brand_choices, insights_page
+from insights.access import CanSeeInsights, insights_page
 from insights.analytics import (
     ACCEPTANCE_RATE_DEFINITION,
     BUCKETS,
@@ -42,8 +42,9 @@ from insights.analytics import (
     mentions_summary,
     responses_usage,
 )
-from kb.api import BrandKeyField
+from kb.api import BrandKeyField, BrandScoped
 from kb.channels import Channel
+from kb.selectors import brand_choices
 
 
 class AnalyticsQuerySerializer(BrandScoped):

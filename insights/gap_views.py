@@ -22,7 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.routers import SimpleRouter
 
-from insights.access import BrandScoped, can_see_insights, gaps_visible_to
+from insights.access import can_see_insights, gaps_visible_to
 from insights.gaps import (
     GapRunInProgress,
     can_act_on_gaps,
@@ -33,7 +33,7 @@ from insights.gaps import (
 )
 from insights.models import GapCluster, GapMember, GapRun
 from insights.tasks import gaps_find_start
-from kb.api import BrandKeyField
+from kb.api import BrandKeyField, BrandScoped
 from kb.models import Brand, Issue
 from kb.selectors import brands_served_by
 

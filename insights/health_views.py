@@ -24,9 +24,10 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from insights import edits, health
-from insights.access import BrandScoped, CanSeeInsights, brand_choices, insights_page
-from kb.api import BrandKeyField
+from insights.access import CanSeeInsights, insights_page
+from kb.api import BrandKeyField, BrandScoped
 from kb.models import Brand
+from kb.selectors import brand_choices
 
 MAX_DAYS = 365
 

@@ -16,6 +16,7 @@ from kb import services
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
 from kb.rendering import SAMPLE_CONTEXT, render_reply
+from kb.selectors import brands_served_by
 
 
 class LibraryPermissions(permissions.DjangoModelPermissions):
@@ -41,6 +42,27 @@ class BrandKeyField(serializers.SlugRelatedField):
         kwargs.setdefault("queryset", Brand.objects.all())
         kwargs.setdefault("error_messages", {"does_not_exist": "Unknown brand {value!r}."})
         super().__init__(slug_field="key", **kwargs)
+
+
+class BrandScoped(serializers.Serializer):
+    """A request whose ``brand`` must be one the person asking serves (serializer context
+    ``user``; ``Brand.members``). Someone serving several brands names one; someone serving one
+    gets it; someone serving no brand in particular may name any, or none."""
+
+    brand = BrandKeyField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        served = brands_served_by(self.context.get("user"))
+        if served is None:
+            return attrs
+        brand = attrs.get("brand")
+        if brand is None and len(served) == 1:
+            attrs["brand"] = served[0]
+        elif brand not in served:
+            keys = ", ".join(sorted(item.key for item in served))
+            raise serializers.ValidationError({"brand": f"Choose one of the brands you serve: {keys}."})
+        return attrs
 
 
 class BrandSerializer(serializers.ModelSerializer):

@@ -161,3 +161,12 @@ def brands_served_by(user: Any) -> list[Brand] | None:
     if user is None or not user.is_authenticated or user.is_superuser:
         return None
     return list(Brand.objects.filter(members=user)) or None
+
+
+def brand_choices(user: Any) -> tuple[QuerySet[Brand], Brand | None]:
+    """For a form's brand field: the brands someone may pick, and the one shown when they pick
+    none (None: every brand, for someone who serves no brand in particular)."""
+    served = brands_served_by(user)
+    if served is None:
+        return Brand.objects.all(), None
+    return Brand.objects.filter(pk__in=[brand.pk for brand in served]), served[0]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -15,9 +16,10 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from config.celery_app import ran_in_process
-from kb.api import BrandKeyField
+from kb.api import BrandKeyField, BrandScoped
 from kb.channels import Channel
 from kb.models import Response
+from kb.selectors import brands_served_by
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
 from suggestions.models import Feedback, SuggestionRequest
@@ -47,7 +49,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class SuggestionInputSerializer(serializers.Serializer):
+class SuggestionInputSerializer(BrandScoped):
     text = StrictCharField(max_length=MAX_TEXT)
     brand = BrandKeyField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
@@ -131,15 +133,19 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = SuggestionOutputSerializer
 
     def get_queryset(self) -> Any:
-        """Agents see the requests they made; editors and leads see everyone's."""
+        """Agents see the requests they made; editors and leads see everyone's, or, when they serve
+        particular brands, those brands' (and requests that named no brand)."""
         requests = SuggestionRequest.objects.select_related("brand")
         if self.request.user.has_perm("suggestions.view_suggestionrequest"):
-            return requests
+            served = brands_served_by(self.request.user)
+            return (
+                requests if served is None else requests.filter(Q(brand__in=served) | Q(brand__isnull=True))
+            )
         return requests.filter(requested_by=self.request.user.pk)
 
     @extend_schema(request=SuggestionInputSerializer, responses={200: SuggestionOutputSerializer})
     def create(self, request: Request) -> ApiResponse:
-        given = SuggestionInputSerializer(data=request.data)
+        given = SuggestionInputSerializer(data=request.data, context={"user": request.user})
         given.is_valid(raise_exception=True)
         try:
             answer = suggestion_create(

@@ -263,3 +263,48 @@ def test_agents_list_only_their_own_requests_and_editors_list_everyones(
     assert listed_by_agent == [mine["id"]]
     assert agent_client.get(f"/api/v1/suggestions/{theirs['id']}/").status_code == 404
     assert set(listed_by_editor) == {mine["id"], theirs["id"]}
+
+
+# ---- brand scoping: someone who serves particular brands asks about theirs -------------------
+
+
+def test_an_agent_who_serves_one_brand_asks_about_it_by_default(library, agent, agent_client):
+    library.brands["acme-air"].members.add(agent)
+
+    answer = post(agent_client, {"text": "the airline lost my luggage"})
+
+    assert answer.status_code == 200
+    assert answer.json()["brand"] == "acme-air"
+
+
+def test_an_agent_cannot_ask_about_a_brand_they_do_not_serve(library, agent, agent_client):
+    library.brands["acme-air"].members.add(agent)
+
+    answer = post(agent_client, {"text": "my card was declined", "brand": "globex-bank"})
+
+    assert answer.status_code == 400
+    assert answer.json() == {"brand": ["Choose one of the brands you serve: acme-air."]}
+
+
+def test_someone_serving_no_brand_in_particular_may_name_none(library, agent_client):
+    answer = post(agent_client, {"text": "the airline lost my luggage"})
+
+    assert answer.status_code == 200
+    assert answer.json()["brand"] is None
+
+
+def test_a_lead_reads_only_the_requests_of_the_brands_they_serve(
+    library, agent_client, editor, editor_client
+):
+    post(agent_client, {"text": "the airline lost my luggage", "brand": "acme-air"})
+    post(agent_client, {"text": "my card was declined", "brand": "globex-bank"})
+    post(agent_client, {"text": "hello there"})
+    assert {item["brand"] for item in editor_client.get(URL).json()["results"]} == {
+        "acme-air",
+        "globex-bank",
+        None,
+    }
+
+    library.brands["globex-bank"].members.add(editor)
+
+    assert {item["brand"] for item in editor_client.get(URL).json()["results"]} == {"globex-bank", None}

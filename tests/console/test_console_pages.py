@@ -12,6 +12,7 @@ from django.utils.html import escape
 
 from console.models import Mention
 from console.services import mention_drafts, mention_receive, mention_take
+from kb.models import Response
 from suggestions.models import Feedback, SuggestionRequest
 from tests.factories import UserFactory
 
@@ -223,3 +224,106 @@ def test_drafts_the_engine_doubts_are_folded_under_the_first(luggage, browser, a
     assert f"{len(doubted)} less likely draft" in folded
     assert all(escape(draft["text"]) in folded for draft in doubted)
     assert escape(drafts[0]["text"]) not in folded
+
+
+def test_the_tabs_count_their_mentions(receive, browser, agent):
+    mine = receive("@AcmeAir the airline lost my luggage", "mine")
+    receive("@AcmeAir my flight got cancelled", "nobodys")
+    mention_take(mention=mine, agent=agent)
+
+    html = browser.get("/").content.decode()
+
+    assert 'Open <span class="size">2</span>' in html
+    assert 'My queue <span class="size">1</span>' in html
+    assert 'Unassigned <span class="size">1</span>' in html
+    assert "<title>(2) Inbox · Careline</title>" in html
+
+
+def test_done_today_lists_what_was_closed_today_latest_first(receive, browser, agent):
+    sent = receive("@AcmeAir the airline lost my luggage", "sent")
+    spam = receive("@AcmeAir buy followers here", "spam")
+    yesterday = receive("@AcmeAir my flight got cancelled", "yesterday")
+    still_open = receive("@AcmeAir where is my refund", "open")
+    browser.post(f"/mentions/{sent.pk}/send/", {"text": "Jane, on it."})
+    browser.post(f"/mentions/{spam.pk}/dismiss/", {"reason": "spam"})
+    browser.post(f"/mentions/{yesterday.pk}/dismiss/", {"reason": "duplicate"})
+    Mention.objects.filter(pk=yesterday.pk).update(closed_at=timezone.now() - timedelta(days=1))
+
+    html = browser.get("/?queue=done").content.decode()
+
+    assert html.index(f'data-id="{spam.pk}"') < html.index(f'data-id="{sent.pk}"')
+    assert f'data-id="{yesterday.pk}"' not in html
+    assert f'data-id="{still_open.pk}"' not in html
+    assert "Dismissed: Spam or abuse" in html
+    assert 'Done today <span class="size">2</span>' in html
+
+
+def test_the_inbox_refreshes_itself_and_keeps_its_queue(receive, browser):
+    receive("@AcmeAir the airline lost my luggage", "t-1")
+
+    html = browser.get("/?queue=mine").content.decode()
+
+    assert 'hx-get="/?queue=mine" hx-trigger="every 15s" hx-select="#inbox-live"' in html
+    assert "/static/console/vendor/htmx-2.0.11.min.js" in html
+
+
+def test_a_refresh_does_not_use_up_the_pages_messages(luggage, browser):
+    browser.post(f"/mentions/{luggage.pk}/take/")
+
+    refreshed = browser.get("/", headers={"HX-Request": "true"}).content.decode()
+    shown = browser.get("/").content.decode()
+
+    assert "Taken." not in refreshed
+    assert "Taken." in shown
+
+
+def test_a_refresh_after_the_session_ended_goes_to_the_login_page_whole(client):
+    answer = client.get(
+        "/", headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/?queue=mine"}
+    )
+
+    assert answer.status_code == 200
+    assert answer["HX-Redirect"] == "/login/?next=http%3A//testserver/%3Fqueue%3Dmine"
+
+
+def test_drafts_on_their_way_come_in_by_themselves(library, browser):
+    waiting = Mention.objects.create(
+        text="@AcmeAir lost my luggage", external_id="w", channel="twitter", received_at=timezone.now()
+    )
+
+    html = page(browser, waiting).content.decode()
+
+    assert "Suggestions are on their way" in html
+    assert f'<section id="drafts" hx-get="/mentions/{waiting.pk}/" hx-trigger="every 2s"' in html
+
+
+def test_a_mention_whose_suggestions_failed_says_why_and_offers_an_own_reply(library, browser, settings):
+    failed = Mention.objects.create(
+        text="@AcmeAir lost my luggage",
+        external_id="f",
+        channel="twitter",
+        received_at=timezone.now(),
+        suggest_failures=settings.CARELINE_SUGGEST_ATTEMPTS,
+        suggest_error="OperationalError: database is locked",
+    )
+
+    html = page(browser, failed).content.decode()
+
+    assert "Suggestions could not be computed for this mention (OperationalError: database is locked)" in html
+    assert 'id="own-reply"' in html
+    assert 'hx-trigger="every 2s"' not in html
+
+
+def test_the_paste_box_offers_only_the_brands_an_agent_serves(library, browser, agent):
+    library.brands["globex-bank"].members.add(agent)
+
+    form = browser.get("/paste/").content.decode()
+    answer = browser.post("/paste/", {"text": "my card was declined", "channel": "twitter"})
+
+    assert 'value="globex-bank"' in form
+    assert 'value="acme-air"' not in form
+    assert "Any brand" not in form
+    keys = [suggestion.response for suggestion in answer.context["answer"].suggestions]
+    assert keys
+    brands = set(Response.objects.filter(key__in=keys).values_list("issue__brand__key", flat=True))
+    assert "globex-bank" in brands and "acme-air" not in brands  # None: issues every brand shares

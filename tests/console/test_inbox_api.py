@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from console.models import Mention
-from console.tasks import mentions_suggest_missed_task
+from console.tasks import mention_suggest_task, mentions_suggest_missed_task
 from suggestions.models import SuggestionRequest
 
 MENTIONS = "/api/v1/mentions/"
@@ -179,3 +181,41 @@ def test_a_mention_whose_task_was_lost_is_answered_by_the_sweep(library, agent_c
     just_pushed.refresh_from_db()
     assert lost.suggestion is not None
     assert just_pushed.suggestion is None
+
+
+def test_a_mention_whose_suggestions_keep_failing_is_left_to_the_agents(library, monkeypatch, settings):
+    from console import services
+
+    failing = mention("failing", minutes_ago=10)
+    Mention.objects.filter(pk=failing.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    def broken(**_):
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(services, "suggestion_create", broken)
+    for _ in range(settings.CARELINE_SUGGEST_ATTEMPTS):
+        assert services.mentions_awaiting_suggestions(older_than=timedelta(minutes=1)) == [failing.pk]
+        with pytest.raises(RuntimeError):
+            mention_suggest_task(failing.pk)  # as the sweep's task runs on the worker
+
+    failing.refresh_from_db()
+    assert failing.suggest_failures == settings.CARELINE_SUGGEST_ATTEMPTS
+    assert failing.suggest_error == "RuntimeError: the engine broke"
+    assert failing.suggestions_failed
+    assert mentions_suggest_missed_task() == 0  # the sweep gives up
+
+
+def test_a_page_of_mentions_costs_the_same_queries_however_long(library, agent_client, push):
+    for number in range(3):
+        push(**{**LUGGAGE, "external_id": f"few-{number}"})
+    with CaptureQueriesContext(connection) as few:
+        agent_client.get(MENTIONS)
+    for number in range(12):
+        push(**{**LUGGAGE, "external_id": f"many-{number}"})
+
+    with CaptureQueriesContext(connection) as many:
+        answer = agent_client.get(MENTIONS)
+
+    assert answer.json()["count"] == 15
+    assert all(item["suggestions"] for item in answer.json()["results"])
+    assert len(many) == len(few)

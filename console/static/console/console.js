@@ -1,5 +1,6 @@
 // The console's few behaviours: the live character count (counted by the server, the way the
-// channel counts), copying a draft, and keyboard shortcuts for the common path.
+// channel counts), copying a draft, and keyboard shortcuts for the common path. Parts of the
+// pages refresh themselves through htmx; what they bring in is set up the same way (htmx.onLoad).
 (function () {
   "use strict";
 
@@ -42,27 +43,43 @@
     });
   }
 
+  function setUpDrafts(root) {
+    root.querySelectorAll("form.draft").forEach((form) => {
+      countCharacters(form);
+      copyButton(form);
+    });
+  }
+
+  // The inbox's selection survives the list refreshing itself: it follows the mention's id.
   function inboxKeys() {
-    const rows = Array.from(document.querySelectorAll("#inbox tr.mention"));
-    if (!rows.length) return;
-    let current = 0;
-    const select = (index) => {
-      rows[current].classList.remove("selected");
-      current = Math.max(0, Math.min(rows.length - 1, index));
-      rows[current].classList.add("selected");
-      rows[current].scrollIntoView({ block: "nearest" });
+    let selectedId = null;
+    const rows = () => Array.from(document.querySelectorAll("#inbox tr.mention"));
+    const select = (row) => {
+      if (!row) return;
+      rows().forEach((each) => each.classList.remove("selected"));
+      row.classList.add("selected");
+      row.scrollIntoView({ block: "nearest" });
+      selectedId = row.dataset.id;
     };
-    select(0);
+    const current = () => rows().findIndex((row) => row.dataset.id === selectedId);
+    const reselect = () => {
+      const all = rows();
+      select(all[Math.max(0, current())]);
+    };
+    reselect();
+    document.body.addEventListener("htmx:afterSettle", reselect);
     document.addEventListener("keydown", (event) => {
       if (event.target.matches("input, textarea, select")) return;
-      if (event.key === "j") select(current + 1);
-      else if (event.key === "k") select(current - 1);
-      else if (event.key === "Enter") window.location = rows[current].dataset.href;
+      const all = rows();
+      if (!all.length) return;
+      const at = Math.max(0, current());
+      if (event.key === "j") select(all[Math.min(all.length - 1, at + 1)]);
+      else if (event.key === "k") select(all[Math.max(0, at - 1)]);
+      else if (event.key === "Enter") window.location = all[at].dataset.href;
     });
   }
 
   function mentionKeys() {
-    const drafts = Array.from(document.querySelectorAll("form.draft"));
     document.addEventListener("keydown", (event) => {
       const typing = event.target.matches("input, textarea, select");
       if (typing && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -70,23 +87,30 @@
         return;
       }
       if (typing) return;
-      const draft = drafts[Number(event.key) - 1];
+      const draft = document.querySelectorAll("form.draft")[Number(event.key) - 1];
       if (draft) {
         event.preventDefault();
         draft.closest("details")?.setAttribute("open", "");
         draft.querySelector("textarea").focus();
       } else if (event.key === "t") document.getElementById("take")?.click();
       else if (event.key === "n") document.getElementById("nothing-fits")?.click();
-      else if (event.key === "Escape") window.location = "/";
+      else if (event.key === "e") {
+        const escalate = document.getElementById("escalate");
+        if (!escalate) return;
+        event.preventDefault();
+        escalate.setAttribute("open", "");
+        escalate.querySelector("textarea")?.focus();
+      } else if (event.key === "Escape") window.location = "/";
     });
   }
 
+  // Registered before htmx starts (this script comes after it): it calls back with the whole
+  // page once, then with each part it swaps in.
+  if (window.htmx) window.htmx.onLoad(setUpDrafts);
+  else document.addEventListener("DOMContentLoaded", () => setUpDrafts(document));
+
   document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("form.draft").forEach((form) => {
-      countCharacters(form);
-      copyButton(form);
-    });
-    if (document.getElementById("inbox")) inboxKeys();
+    if (document.getElementById("inbox-live")) inboxKeys();
     if (document.getElementById("mention-text")) mentionKeys();
   });
 })();
