@@ -1,6 +1,7 @@
 """The agents' console: the inbox by age against the response target, and one mention at a time
-with its drafts. Plain forms that post to the same services as the API, and a little JavaScript
-(console.js) for the live character count, copying and keyboard shortcuts."""
+with its drafts. Plain forms that post to the same services as the API; htmx refreshes parts of
+the pages by asking for the page again; a little JavaScript (console.js) for the live character
+count, copying and keyboard shortcuts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, cast
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -23,11 +23,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
 from console.models import Mention
 from console.selectors import (
     QUEUES,
     agents_to_assign,
-    leads_for,
     mentions_overdue,
     mentions_queue,
     mentions_visible_to,
@@ -43,20 +43,11 @@ from console.services import (
     mention_nothing_fits,
     mention_take,
 )
-from kb.channels import Channel, channel_limit
-from kb.models import Brand, Response
+from kb.channels import channel_limit
 from kb.rendering import reply_length
-from kb.selectors import brand_choices
 from suggestions.index_store import IndexUnavailable
 from suggestions.services import Mention as MentionToAnswer
 from suggestions.services import suggestions_for
-
-DISMISS_REASONS = [
-    ("spam", "Spam or abuse"),
-    ("no-reply-needed", "No reply needed"),
-    ("handled-elsewhere", "Already handled elsewhere"),
-    ("duplicate", "Duplicate"),
-]
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -75,33 +66,6 @@ def agents_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return allowed(request, *args, **kwargs)
 
     return checked
-
-
-class ReplyForm(forms.Form):
-    text = forms.CharField(max_length=5000)
-    response = forms.ModelChoiceField(Response.objects.all(), to_field_name="key", required=False)
-    force = forms.BooleanField(required=False)
-
-
-class DismissForm(forms.Form):
-    reason = forms.ChoiceField(choices=DISMISS_REASONS)
-
-
-class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj: Any) -> str:
-        return str(obj.get_full_name() or obj.get_username())
-
-
-class EscalateForm(forms.Form):
-    lead = PersonChoiceField(Account.objects.none(), empty_label=None)
-    note = forms.CharField(
-        max_length=1000, widget=forms.Textarea(attrs={"rows": 2, "placeholder": "What the lead should know"})
-    )
-    force = forms.BooleanField(required=False)
-
-    def __init__(self, *args: Any, mention: Mention, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        cast(PersonChoiceField, self.fields["lead"]).queryset = leads_for(mention)
 
 
 def _agent(request: HttpRequest) -> Account:
@@ -289,23 +253,6 @@ def _acted(
         return redirect("console:mention", mention_id=mention.pk)
     messages.success(request, done)
     return redirect("console:inbox") if back_to_inbox else redirect("console:mention", mention_id=mention.pk)
-
-
-class PasteForm(forms.Form):
-    text = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
-    brand = forms.ModelChoiceField(Brand.objects.all(), to_field_name="key", required=False)
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.TWITTER)
-    customer_name = forms.CharField(max_length=200, required=False)
-
-    def __init__(self, *args: Any, agent: Account, **kwargs: Any) -> None:
-        """Someone who serves particular brands asks for one of theirs (the first by default)."""
-        super().__init__(*args, **kwargs)
-        brand = cast(forms.ModelChoiceField, self.fields["brand"])
-        brand.queryset, self.default_brand = brand_choices(agent)
-        brand.empty_label = "Any brand" if self.default_brand is None else None
-
-    def clean_brand(self) -> Brand | None:
-        return self.cleaned_data["brand"] or self.default_brand
 
 
 @agents_only
