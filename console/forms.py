@@ -43,9 +43,10 @@ class EscalateForm(forms.Form):
     )
     force = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, mention: Mention, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mention: Mention, agent: Account, **kwargs: Any) -> None:
+        """Any lead serving the mention's brand but the agent escalating."""
         super().__init__(*args, **kwargs)
-        cast(PersonChoiceField, self.fields["lead"]).queryset = leads_for(mention)
+        cast(PersonChoiceField, self.fields["lead"]).queryset = leads_for(mention).exclude(pk=agent.pk)
 
 
 class PasteForm(forms.Form):

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User as Account
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 
 from console.models import Mention
@@ -89,7 +89,8 @@ def _allowed(codename: str) -> QuerySet[Account]:
             | Q(is_superuser=True)
         )
         .distinct()
-        .order_by("first_name", "last_name", "username")
+        # People by name; accounts without one (``admin``) after them.
+        .order_by(Case(When(first_name="", then=1), default=0), "first_name", "last_name", "username")
     )
 
 

@@ -49,6 +49,9 @@ from suggestions.index_store import IndexUnavailable
 from suggestions.services import Mention as MentionToAnswer
 from suggestions.services import suggestions_for
 
+# The inbox shows at most this many rows of a queue (the oldest open, or the latest done).
+INBOX_ROWS = 200
+
 
 class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails  # set by django_htmx's middleware
@@ -81,14 +84,16 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if queue not in QUEUES:
         queue = "open"
     agent, now, target = _agent(request), timezone.now(), response_target()
+    sizes = queue_sizes(agent=agent, now=now)
     rows = []
-    for mention in mentions_queue(agent=agent, queue=queue, now=now):
+    for mention in mentions_queue(agent=agent, queue=queue, now=now)[:INBOX_ROWS]:
         minutes_left = round((mention.received_at + target - now).total_seconds() / 60)
         rows.append({"mention": mention, "minutes_left": minutes_left, "overdue_by": -minutes_left})
     context = {
         "queue": queue,
         "rows": rows,
-        "sizes": queue_sizes(agent=agent, now=now),
+        "sizes": sizes,
+        "hidden": sizes[queue] - len(rows),
         "overdue": mentions_overdue(agent=agent, now=now),
         "target_minutes": int(target.total_seconds() // 60),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
@@ -119,7 +124,7 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
         "limit": limit,
         "dismiss_form": DismissForm(),
         "agents": agents_to_assign(mention) if agent.has_perm("console.assign_mention") else None,
-        "escalate_form": EscalateForm(mention=mention),
+        "escalate_form": EscalateForm(mention=mention, agent=agent),
         # The engine has not answered yet: the drafts come in by themselves (htmx polls the page).
         "drafts_pending": mention.suggestion is None and not mention.suggestions_failed,
         # Said by an agent, or by the engine (it abstained, or failed): offer a reply of the agent's own.
@@ -214,7 +219,7 @@ def nothing_fits(request: HttpRequest, mention_id: int) -> HttpResponse:
 @require_POST
 def escalate(request: HttpRequest, mention_id: int) -> HttpResponse:
     mention = _visible_mention(request, mention_id)
-    form = EscalateForm(request.POST, mention=mention)
+    form = EscalateForm(request.POST, mention=mention, agent=_agent(request))
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return redirect("console:mention", mention_id=mention.pk)

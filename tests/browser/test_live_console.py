@@ -70,12 +70,14 @@ def test_drafts_computed_after_the_page_opened_come_in_and_are_counted(page, liv
     sign_in(page, live_server, "sam")
     page.goto(f"{live_server.url}/mentions/{waiting.pk}/")
     expect(page.locator("#drafts .pending")).to_be_visible()
+    expect(page.locator("#nothing-fits")).to_have_count(0)
     mark_the_page(page)
 
     mention_suggest(mention_id=waiting.pk)
 
     draft = page.locator("form.draft").first
     expect(draft.locator("textarea[name=text]")).to_have_value(re.compile(r"^Jane, .* \^SL$"))
+    expect(page.locator("#nothing-fits")).to_be_visible()  # the actions came in with the drafts
     draft.locator("textarea[name=text]").fill("Jane, DM us please.")
     # The count is set up on drafts that came in later too.
     expect(draft.locator(".char-count")).to_have_text(

@@ -327,3 +327,16 @@ def test_the_paste_box_offers_only_the_brands_an_agent_serves(library, browser, 
     assert keys
     brands = set(Response.objects.filter(key__in=keys).values_list("issue__brand__key", flat=True))
     assert "globex-bank" in brands and "acme-air" not in brands  # None: issues every brand shares
+
+
+def test_a_long_queue_shows_its_oldest_rows_and_says_how_many_more(receive, browser, monkeypatch):
+    from console import views
+
+    monkeypatch.setattr(views, "INBOX_ROWS", 2)
+    oldest = [receive(f"@AcmeAir lost bag number {n}", f"bag-{n}", minutes_ago=50 - n) for n in range(3)]
+
+    html = browser.get("/").content.decode()
+
+    assert f'data-id="{oldest[1].pk}"' in html
+    assert f'data-id="{oldest[2].pk}"' not in html
+    assert "1 more not shown: the oldest 2 come first" in html

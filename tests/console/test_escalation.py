@@ -186,3 +186,11 @@ def test_an_escalation_over_the_api_is_seen_by_a_second_agent(luggage, agent_cli
     body = api_client_for(olga).get(f"{MENTIONS}{luggage.pk}/").json()
 
     assert (body["assigned_to"], body["escalated_by"]) == ("edith", "sam")
+
+
+def test_a_lead_is_not_offered_themselves(luggage, client, editor):
+    client.force_login(editor)
+
+    html = client.get(f"/mentions/{luggage.pk}/").content.decode()
+
+    assert f'<option value="{editor.pk}">Edith Editor</option>' not in html.split('id="escalate"')[1]
