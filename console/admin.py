@@ -12,7 +12,13 @@ from suggestions.admin import ReadOnlyAdmin
 @admin.register(Mention)
 class MentionAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "short_text", "brand", "channel", "author_handle", "status", "assigned_to"]
-    list_filter = ["status", "channel", ("brand", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        "channel",
+        ("brand", admin.RelatedOnlyFieldListFilter),
+        ("escalated_at", admin.EmptyFieldListFilter),
+        ("nothing_fits_at", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["text", "external_id", "author_handle", "author_name"]
     date_hierarchy = "received_at"
     list_select_related = ["brand", "assigned_to"]

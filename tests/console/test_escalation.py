@@ -194,3 +194,15 @@ def test_a_lead_is_not_offered_themselves(luggage, client, editor):
     html = client.get(f"/mentions/{luggage.pk}/").content.decode()
 
     assert f'<option value="{editor.pk}">Edith Editor</option>' not in html.split('id="escalate"')[1]
+
+
+def test_the_admin_filters_escalated_mentions(luggage, agent_client, editor, admin_user, client):
+    escalate(agent_client, luggage, lead="edith", note="Wants a refund")
+    client.force_login(admin_user)
+
+    escalated = client.get("/admin/console/mention/", {"escalated_at__isempty": "0"})
+    not_escalated = client.get("/admin/console/mention/", {"escalated_at__isempty": "1"})
+
+    assert escalated.status_code == 200
+    assert luggage.text[:60] in escalated.content.decode()
+    assert luggage.text[:60] not in not_escalated.content.decode()
