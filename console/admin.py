@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.utils.text import Truncator
 
 from console.models import Mention
+from kb.admin.base import ServedBrandsOnly
 from suggestions.admin import ReadOnlyAdmin
 
 
 @admin.register(Mention)
-class MentionAdmin(ReadOnlyAdmin):
+class MentionAdmin(ServedBrandsOnly, ReadOnlyAdmin):
     list_display = ["received_at", "short_text", "brand", "channel", "author_handle", "status", "assigned_to"]
     list_filter = [
         "status",

@@ -10,7 +10,7 @@ from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 
 from console.models import Mention
-from kb.selectors import brands_served_by
+from kb.selectors import served_rows
 
 QUEUES = ("open", "mine", "unassigned", "escalated", "done")
 
@@ -22,8 +22,7 @@ def response_target() -> timedelta:
 def mentions_visible_to(user: Account) -> Q:
     """The mentions someone may work: every one, or, for someone who serves particular brands,
     those brands' (and mentions that name no brand)."""
-    served = brands_served_by(user)
-    return Q() if served is None else Q(brand__in=served) | Q(brand__isnull=True)
+    return served_rows(user, "brand")
 
 
 def mentions_queue(*, agent: Account, queue: str = "open", now: datetime | None = None) -> QuerySet[Mention]:

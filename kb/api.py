@@ -16,7 +16,7 @@ from kb import services
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
 from kb.rendering import SAMPLE_CONTEXT, render_reply
-from kb.selectors import brands_served_by
+from kb.selectors import brands_served_by, served_rows
 
 
 class LibraryPermissions(permissions.DjangoModelPermissions):
@@ -212,8 +212,15 @@ class ExampleFilter(django_filters.FilterSet):
 
 
 class LibraryViewSet(viewsets.ModelViewSet):
+    """Someone who serves particular brands reads their brands' rows and the shared ones
+    (``brand_path`` leads from a row to its brand); the services refuse their other writes."""
+
     permission_classes = [LibraryPermissions]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    brand_path = "brand"
+
+    def served(self, rows: QuerySet[Any]) -> QuerySet[Any]:
+        return rows.filter(served_rows(self.request.user, self.brand_path))
 
     def perform_destroy(self, instance: Any) -> None:
         self.retire(instance)
@@ -223,9 +230,12 @@ class LibraryViewSet(viewsets.ModelViewSet):
 
 
 class BrandViewSet(LibraryViewSet):
-    queryset = Brand.objects.all()
     serializer_class = BrandSerializer
     filterset_class = BrandFilter
+    brand_path = "pk"
+
+    def get_queryset(self) -> QuerySet[Brand]:
+        return self.served(Brand.objects.all())
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.brand_create(created_by=self.request.user, **serializer.validated_data)
@@ -251,7 +261,7 @@ class IssueViewSet(LibraryViewSet):
     filterset_class = IssueFilter
 
     def get_queryset(self) -> QuerySet[Issue]:
-        return (
+        return self.served(
             Issue.objects.select_related("brand")
             .prefetch_related("tags", "examples__issue", "responses__created_by", "responses__approved_by")
             .distinct()
@@ -277,9 +287,10 @@ class IssueViewSet(LibraryViewSet):
 class ResponseViewSet(LibraryViewSet):
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
+    brand_path = "issue__brand"
 
     def get_queryset(self) -> QuerySet[Response]:
-        return Response.objects.select_related("issue", "created_by", "approved_by")
+        return self.served(Response.objects.select_related("issue__brand", "created_by", "approved_by"))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.response_create(
@@ -299,9 +310,10 @@ class ResponseViewSet(LibraryViewSet):
 class ExampleViewSet(LibraryViewSet):
     serializer_class = ExampleSerializer
     filterset_class = ExampleFilter
+    brand_path = "issue__brand"
 
     def get_queryset(self) -> QuerySet[Example]:
-        return Example.objects.select_related("issue")
+        return self.served(Example.objects.select_related("issue__brand"))
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.example_create(

@@ -163,6 +163,32 @@ def brands_served_by(user: Any) -> list[Brand] | None:
     return list(Brand.objects.filter(members=user)) or None
 
 
+def served_rows(user: Any, brand_path: str = "brand") -> Q:
+    """What someone who serves particular brands sees of rows reaching a brand by ``brand_path``:
+    those brands' rows and the ones every brand shares (no brand). Everyone else sees all."""
+    served = brands_served_by(user)
+    if served is None:
+        return Q()
+    ids = [brand.pk for brand in served]
+    return Q(**{f"{brand_path}__in": ids}) | Q(**{f"{brand_path}__isnull": True})
+
+
+def may_edit_for(user: Any, brand: Brand | None) -> bool:
+    """Whether someone may change the library of ``brand`` (None: what every brand shares).
+    Someone who serves particular brands changes only theirs; everyone else, everything."""
+    served = brands_served_by(user)
+    return served is None or (brand is not None and brand in served)
+
+
+def brand_of(row: Brand | Issue | Example | Response) -> Brand | None:
+    """The brand a library row belongs to (None: shared by every brand)."""
+    if isinstance(row, Brand):
+        return row
+    if isinstance(row, Issue):
+        return row.brand
+    return row.issue.brand
+
+
 def brand_choices(user: Any) -> tuple[QuerySet[Brand], Brand | None]:
     """For a form's brand field: the brands someone may pick, and the one shown when they pick
     none (None: every brand, for someone who serves no brand in particular)."""

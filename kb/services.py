@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from kb.models import Brand, Example, Issue, Response, Tag
 from kb.rendering import SAMPLE_CONTEXT, render_reply
+from kb.selectors import brands_served_by, may_edit_for
 from kb.signals import library_changed
 
 User = Account | AnonymousUser
@@ -118,6 +119,7 @@ def issue_create(
     private_channel: bool = False,
     created_by: User | None = None,
 ) -> Issue:
+    _check_serves(created_by, brand)
     issue = Issue(
         key=key,
         brand=brand,
@@ -137,7 +139,9 @@ def issue_update(
     *, issue: Issue, updated_by: User | None = None, tags: Iterable[str] | None = None, **fields: Any
 ) -> Issue:
     """Change an issue's fields (and, when given, its tags). Unchanged values write nothing."""
+    _check_serves(updated_by, issue.brand)
     changed = _assign(issue, fields, ISSUE_FIELDS)
+    _check_serves(updated_by, issue.brand)  # moved to another brand
     if changed:
         _save(issue, user=updated_by, reason="edited " + ", ".join(changed))
     if _real(updated_by) is not None:
@@ -187,6 +191,7 @@ def example_create(
     status: str = Example.Status.ACTIVE,
     created_by: User | None = None,
 ) -> Example:
+    _check_serves(created_by, issue.brand)
     example = Example(
         issue=issue, text=text.strip(), source=source, status=status, created_by=_real(created_by)
     )
@@ -216,9 +221,11 @@ def example_propose(*, issue: Issue, text: str, proposed_by: User | None = None)
 
 def example_update(*, example: Example, updated_by: User | None = None, **fields: Any) -> Example:
     previous_issue_id = example.issue_id
+    _check_serves(updated_by, example.issue.brand)
     if "text" in fields:
         fields["text"] = fields["text"].strip()
     changed = _assign(example, fields, EXAMPLE_FIELDS)
+    _check_serves(updated_by, example.issue.brand)  # moved to another issue
     if changed:
         _save(example, user=updated_by, reason="edited " + ", ".join(changed))
         library_announce_change({previous_issue_id, example.issue_id})
@@ -245,6 +252,7 @@ def response_create(
     created_by: User | None = None,
 ) -> Response:
     """Create a response. Only an editor may create one directly as approved."""
+    _check_serves(created_by, issue.brand)
     response = Response(
         issue=issue,
         key=key,
@@ -277,8 +285,10 @@ def response_update(
         # A client sending the whole object back restates the status; that is no status change.
         status = None
     previous_issue_id = response.issue_id
+    _check_serves(updated_by, response.issue.brand)
     with library_batch():
         changed = _assign(response, fields, RESPONSE_CONTENT_FIELDS)
+        _check_serves(updated_by, response.issue.brand)  # moved to another issue
         if changed and response.status == Status.APPROVED and status is None:
             if can_approve(updated_by):
                 _check_approval(response, updated_by)
@@ -314,6 +324,7 @@ def response_transition(*, response: Response, to_status: str, user: User | None
             },
             code="invalid_transition",
         )
+    _check_serves(user, response.issue.brand)
     if to_status == Status.APPROVED:
         _check_approval(response, user)
         _mark_approved(response, user)
@@ -367,6 +378,15 @@ def response_revert(*, response: Response, history_id: int, reverted_by: User | 
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+
+
+def _check_serves(user: User | None, brand: Brand | None) -> None:
+    """Someone who serves particular brands changes only their library (not another brand's, nor
+    what every brand shares); everyone else, and the system itself, changes anything."""
+    if not may_edit_for(_real(user), brand):
+        served = ", ".join(sorted(item.key for item in brands_served_by(user) or []))
+        whose = f"brand {brand.key!r}" if brand else "every brand"
+        raise PermissionDenied(f"The library of {whose} is not yours to change: you serve {served}.")
 
 
 def _check_approval(response: Response, user: User | None) -> None:

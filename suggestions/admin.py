@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from kb.admin.base import ServedBrandsOnly
 from kb.admin.examples import ExampleAdmin
 from kb.channels import Channel
 from kb.models import Brand, Example
@@ -65,7 +66,7 @@ class FeedbackInline(admin.TabularInline):
 
 
 @admin.register(SuggestionRequest)
-class SuggestionRequestAdmin(ReadOnlyAdmin):
+class SuggestionRequestAdmin(ServedBrandsOnly, ReadOnlyAdmin):
     list_display = ["created_at", "short_text", "brand", "channel", "abstained", "top_response", "took_ms"]
     list_filter = ["abstained", "channel", "brand"]
     search_fields = ["text", "external_id"]

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -19,7 +18,7 @@ from config.celery_app import ran_in_process
 from kb.api import BrandKeyField, BrandScoped
 from kb.channels import Channel
 from kb.models import Response
-from kb.selectors import brands_served_by
+from kb.selectors import served_rows
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
 from suggestions.models import Feedback, SuggestionRequest
@@ -137,10 +136,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         particular brands, those brands' (and requests that named no brand)."""
         requests = SuggestionRequest.objects.select_related("brand")
         if self.request.user.has_perm("suggestions.view_suggestionrequest"):
-            served = brands_served_by(self.request.user)
-            return (
-                requests if served is None else requests.filter(Q(brand__in=served) | Q(brand__isnull=True))
-            )
+            return requests.filter(served_rows(self.request.user, "brand"))
         return requests.filter(requested_by=self.request.user.pk)
 
     @extend_schema(request=SuggestionInputSerializer, responses={200: SuggestionOutputSerializer})

@@ -10,11 +10,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
+from kb.models import Brand, Issue
 from kb.rendering import SAMPLE_CONTEXT, RenderedReply, render_reply
+from kb.selectors import brand_of, brands_served_by, may_edit_for, served_rows
 
 ADMIN_CSS = "kb/admin.css"
 
@@ -190,6 +193,35 @@ class ServiceWrites:
         adopt(obj, saved)
 
 
+class ServedBrandsOnly:
+    """An admin list for someone who serves particular brands: their brands' rows and the ones
+    every brand shares (``brand_path`` leads from a row to its brand)."""
+
+    brand_path = "brand"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)  # type: ignore[misc]
+        return rows.filter(served_rows(request.user, self.brand_path))
+
+
+class ServedBrandsLibrary(ServedBrandsOnly):
+    """A library admin for someone who serves particular brands: they see their brands' rows and
+    the shared ones, change only their brands' (the services refuse the rest too), and are
+    offered only their brands and issues to file rows under."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        served = brands_served_by(request.user)
+        if served is not None and db_field.name == "brand":
+            kwargs["queryset"] = Brand.objects.filter(pk__in=[brand.pk for brand in served])
+        elif served is not None and db_field.name == "issue":
+            kwargs["queryset"] = Issue.objects.filter(brand__in=served)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
 class LibraryInline(ServiceWrites):
     """An inline whose rows are written by the services; rows are retired, never deleted."""
 
@@ -205,6 +237,15 @@ class LibraryInline(ServiceWrites):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    # ``obj`` is the issue the rows belong to: only its brand's people change or add them.
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
+        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        allowed = super().has_add_permission(request, obj)  # type: ignore[misc]
+        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
 
 
 class LibraryAdmin(ServiceWrites, SimpleHistoryAdmin):

@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
 from kb import services
-from kb.admin.base import LibraryAdmin, ServiceModelForm
+from kb.admin.base import LibraryAdmin, ServedBrandsLibrary, ServiceModelForm
 from kb.models import Brand
 
 
@@ -24,7 +24,8 @@ class BrandForm(ServiceModelForm):
 
 
 @admin.register(Brand)
-class BrandAdmin(LibraryAdmin):
+class BrandAdmin(ServedBrandsLibrary, LibraryAdmin):
+    brand_path = "pk"
     service_fields = services.BRAND_FIELDS
     form = BrandForm
     list_display = ["key", "name", "handle", "issue_count"]

@@ -12,6 +12,7 @@ from kb import services
 from kb.admin.base import (
     LibraryAdmin,
     LibraryInline,
+    ServedBrandsLibrary,
     ServiceModelForm,
     ServiceWrites,
     apply_each,
@@ -48,7 +49,8 @@ class ExampleInline(ExampleWrites, LibraryInline, admin.TabularInline):
 
 
 @admin.register(Example)
-class ExampleAdmin(ExampleWrites, LibraryAdmin):
+class ExampleAdmin(ServedBrandsLibrary, ExampleWrites, LibraryAdmin):
+    brand_path = "issue__brand"
     list_display = ["short_text", "issue", "source", "status", "created_at"]
     list_filter = ["status", "source", ("issue__brand", admin.RelatedOnlyFieldListFilter), "issue__tags"]
     list_select_related = ["issue"]

@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from kb import services
 from kb.admin import library
-from kb.admin.base import LibraryAdmin, ServiceModelForm, apply_each, report_outcome
+from kb.admin.base import LibraryAdmin, ServedBrandsLibrary, ServiceModelForm, apply_each, report_outcome
 from kb.admin.examples import ExampleInline
 from kb.admin.responses import ResponseInline
 from kb.models import Example, Issue, Response
@@ -79,7 +79,7 @@ def _count_of(model: Any, **filters: Any) -> Coalesce:
 
 
 @admin.register(Issue)
-class IssueAdmin(LibraryAdmin):
+class IssueAdmin(ServedBrandsLibrary, LibraryAdmin):
     form = IssueForm
     service_fields = services.ISSUE_FIELDS
     inlines = [ExampleInline, ResponseInline]

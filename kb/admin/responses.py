@@ -19,6 +19,7 @@ from kb import services
 from kb.admin.base import (
     LibraryAdmin,
     LibraryInline,
+    ServedBrandsLibrary,
     ServiceModelForm,
     ServiceWrites,
     apply_each,
@@ -98,7 +99,8 @@ def transitions_from(response: Response, user: Any) -> list[tuple[str, str]]:
 
 
 @admin.register(Response)
-class ResponseAdmin(ResponseWrites, LibraryAdmin):
+class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
+    brand_path = "issue__brand"
     form = ResponseForm
     list_display = [
         "key",
