@@ -340,3 +340,16 @@ def test_a_long_queue_shows_its_oldest_rows_and_says_how_many_more(receive, brow
     assert f'data-id="{oldest[1].pk}"' in html
     assert f'data-id="{oldest[2].pk}"' not in html
     assert "1 more not shown: the oldest 2 come first" in html
+
+
+def test_a_reply_from_a_page_that_did_not_show_the_holder_is_refused(luggage, browser):
+    olga = UserFactory(username="olga", first_name="Olga", last_name="Ortiz")
+    olga.groups.add(Group.objects.get(name="Agents"))
+    page(browser, luggage)  # unassigned when it was shown: its forms carry no "force"
+    mention_take(mention=luggage, agent=olga)
+
+    answer = browser.post(f"/mentions/{luggage.pk}/send/", {"text": "Jane, on it."}, follow=True)
+
+    assert "Olga Ortiz has this mention." in answer.content.decode()
+    luggage.refresh_from_db()
+    assert (luggage.status, luggage.assigned_to) == (Mention.Status.ASSIGNED, olga)
