@@ -84,6 +84,7 @@ def brand_create(
     members: Iterable[Account] | None = None,
     created_by: User | None = None,
 ) -> Brand:
+    _check_serves(created_by, None)  # a new brand is nobody's yet: for those who serve every brand
     brand = Brand(key=key, name=name, handle=handle)
     _save(brand, user=created_by, reason="created")
     if members is not None:
@@ -96,7 +97,12 @@ def brand_update(
     *, brand: Brand, members: Iterable[Account] | None = None, updated_by: User | None = None, **fields: Any
 ) -> Brand:
     """Edit a brand; ``members`` (when given) replaces who serves it. Who serves a brand changes
-    what they see, never what is suggested, so only the brand's own fields announce a change."""
+    what they see, never what is suggested, so only the brand's own fields announce a change.
+    Only someone who serves every brand changes who serves one: a member who left their only
+    brand would otherwise see every brand."""
+    _check_serves(updated_by, brand)
+    if members is not None and set(members) != set(brand.members.all()):
+        _check_serves(updated_by, None)
     if _assign(brand, fields, BRAND_FIELDS):
         _save(brand, user=updated_by, reason="edited")
         library_announce_change(brand.issues.values_list("id", flat=True))

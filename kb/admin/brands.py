@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from kb import services
 from kb.admin.base import LibraryAdmin, ServedBrandsLibrary, ServiceModelForm
 from kb.models import Brand
+from kb.selectors import brands_served_by
 
 
 class BrandForm(ServiceModelForm):
@@ -33,6 +34,11 @@ class BrandAdmin(ServedBrandsLibrary, LibraryAdmin):
     ordering = ["key"]
     fields = ["key", "name", "handle", "members", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Who serves a brand is set by those who serve every brand (the services insist too)."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if brands_served_by(request.user) is None else ["members", *readonly]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Brand]:
         return super().get_queryset(request).annotate(issue_count=Count("issues"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from console.models import Mention
 from kb import services
-from kb.models import Issue
+from kb.models import Brand, Issue
 
 ISSUES = "/api/v1/issues/"
 RESPONSES = "/api/v1/responses/"
@@ -169,3 +169,25 @@ def test_the_inbox_admin_shows_their_brands(library, acme_editor, client):
 
     assert "lost my bag" in html
     assert "my card was declined" not in html
+
+
+def test_only_someone_serving_every_brand_changes_who_serves_a_brand(library, acme_editor, editor_client):
+    acme = library.brands["acme-air"]
+
+    with pytest.raises(PermissionDenied, match="The library of every brand is not yours to change"):
+        services.brand_update(brand=acme, members=[], updated_by=acme_editor)  # would see every brand
+    with pytest.raises(PermissionDenied):
+        services.brand_create(key="initech", name="Initech", handle="@Initech", created_by=acme_editor)
+    services.brand_update(brand=acme, name="Acme Airlines", members=[acme_editor], updated_by=acme_editor)
+
+    assert list(acme.members.all()) == [acme_editor]
+    assert Brand.objects.get(key="acme-air").name == "Acme Airlines"
+
+
+def test_the_brand_admin_shows_members_read_only_to_a_member(library, acme_editor, client):
+    client.force_login(acme_editor)
+
+    form = client.get(f"/admin/kb/brand/{library.brands['acme-air'].pk}/change/").context["adminform"].form
+
+    assert "members" not in form.fields
+    assert "name" in form.fields
