@@ -45,7 +45,8 @@ def mentions_queue(*, agent: Account, queue: str = "open", now: datetime | None 
 
 
 def queue_sizes(*, agent: Account, now: datetime | None = None) -> dict[str, int]:
-    """How many mentions each queue holds, in one query."""
+    """How many mentions each queue holds, and how many open ones are overdue, in one query."""
+    now = now or timezone.now()
     is_open = Q(status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED])
     return Mention.objects.filter(mentions_visible_to(agent)).aggregate(
         open=Count("pk", filter=is_open),
@@ -53,6 +54,7 @@ def queue_sizes(*, agent: Account, now: datetime | None = None) -> dict[str, int
         unassigned=Count("pk", filter=is_open & Q(assigned_to__isnull=True)),
         escalated=Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
         done=Count("pk", filter=Q(closed_at__gte=start_of_day(now))),
+        overdue=Count("pk", filter=is_open & Q(received_at__lt=now - response_target())),
     )
 
 
@@ -60,12 +62,6 @@ def start_of_day(now: datetime | None = None) -> datetime:
     """Midnight of today, in the console's time zone."""
     local = timezone.localtime(now or timezone.now())
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def mentions_overdue(*, agent: Account, now: datetime | None = None) -> int:
-    """Open mentions the agent may work that are older than the response target."""
-    cutoff = (now or timezone.now()) - response_target()
-    return mentions_queue(agent=agent).filter(received_at__lt=cutoff).count()
 
 
 def agents_to_assign(mention: Mention | None = None) -> QuerySet[Account]:

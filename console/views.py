@@ -28,7 +28,6 @@ from console.models import Mention
 from console.selectors import (
     QUEUES,
     agents_to_assign,
-    mentions_overdue,
     mentions_queue,
     mentions_visible_to,
     queue_sizes,
@@ -94,7 +93,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "sizes": sizes,
         "hidden": sizes[queue] - len(rows),
-        "overdue": mentions_overdue(agent=agent, now=now),
+        "overdue": sizes["overdue"],
         "target_minutes": int(target.total_seconds() // 60),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
     }

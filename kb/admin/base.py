@@ -193,6 +193,11 @@ class ServiceWrites:
         adopt(obj, saved)
 
 
+def may_edit_row(request: HttpRequest, obj: Any) -> bool:
+    """Whether the person asking may change ``obj`` (a library row; None: rows in general)."""
+    return obj is None or may_edit_for(request.user, brand_of(obj))
+
+
 class ServedBrandsOnly:
     """An admin list for someone who serves particular brands: their brands' rows and the ones
     every brand shares (``brand_path`` leads from a row to its brand)."""
@@ -211,7 +216,7 @@ class ServedBrandsLibrary(ServedBrandsOnly):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
-        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
+        return bool(allowed) and may_edit_row(request, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         served = brands_served_by(request.user)
@@ -241,11 +246,11 @@ class LibraryInline(ServiceWrites):
     # ``obj`` is the issue the rows belong to: only its brand's people change or add them.
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
-        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
+        return bool(allowed) and may_edit_row(request, obj)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_add_permission(request, obj)  # type: ignore[misc]
-        return bool(allowed) and (obj is None or may_edit_for(request.user, brand_of(obj)))
+        return bool(allowed) and may_edit_row(request, obj)
 
 
 class LibraryAdmin(ServiceWrites, SimpleHistoryAdmin):
