@@ -8,16 +8,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
 from kb.models import Brand, Issue
 from kb.rendering import SAMPLE_CONTEXT, RenderedReply, render_reply
 from kb.selectors import brand_of, brands_served_by, may_edit_for, served_rows
+from kb.services import StaleVersion
 
 ADMIN_CSS = "kb/admin.css"
 
@@ -113,6 +118,26 @@ def adopt(target: models.Model, saved: models.Model) -> None:
     target._state.db = saved._state.db
 
 
+def stale_message(stale: StaleVersion) -> SafeString:
+    """The refusal of a stale save, with the other editor's change and a link to the history."""
+    row = stale.row
+    history = reverse(f"admin:{row._meta.app_label}_{row._meta.model_name}_history", args=[row.pk])
+    changes = format_html_join(
+        "",
+        "<li>{}: “{}” → “{}”</li>",
+        (
+            (change.field, Truncator(str(change.old)).chars(300), Truncator(str(change.new)).chars(300))
+            for change in stale.changes
+        ),
+    )
+    return format_html(
+        '{} <a href="{}">See the history</a>.{}',
+        " ".join(stale.messages),
+        history,
+        format_html("<ul>{}</ul>", changes) if stale.changes else "",
+    )
+
+
 def stored(obj: models.Model) -> models.Model:
     """A fresh copy of the row (the form has already assigned its values to `obj`, so a service
     handed `obj` would see no change; a history version is not the row at all)."""
@@ -131,6 +156,23 @@ class ServiceModelForm(forms.ModelForm):
     service_error_fields: dict[str, str] = {}
     # Inline rows nobody touched need no dry run; a main form (or a revert) always gets one.
     skip_unchanged = False
+    # The version of the row the form was drawn from: a save from an older one is refused.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial.setdefault("version", self._stored_version())
+
+    def _stored_version(self) -> int | None:
+        # On the revert page the instance is an earlier version; the save replaces the current one.
+        if getattr(self.instance, "_history", None) is None:
+            return self.instance.version  # type: ignore[attr-defined]
+        rows = type(self.instance)._default_manager.filter(pk=self.instance.pk)
+        return rows.values_list("version", flat=True).first()
+
+    def expected_version(self) -> int | None:
+        return self.cleaned_data.get("version") if hasattr(self, "cleaned_data") else None
 
     def service_values(self) -> dict[str, Any]:
         fields = self.service_admin.service_fields if self.service_admin else ()
@@ -152,13 +194,25 @@ class ServiceModelForm(forms.ModelForm):
             write: Callable[[], object] = lambda: writer.service_create(request, dict(values))  # noqa: E731
         else:
             current = stored(self.instance)
-            write = lambda: writer.service_update(request, current, dict(values))  # noqa: E731
+            expected = {"expected_version": self.expected_version()}
+            write = lambda: writer.service_update(request, current, {**values, **expected})  # noqa: E731
         try:
             dry_run(write)
+        except StaleVersion as stale:
+            self._refuse_stale(stale)
         except ValidationError as exc:
             self._add_service_error(exc)
         except PermissionDenied as exc:
             self.add_error(None, str(exc))
+
+    def _refuse_stale(self, stale: StaleVersion) -> None:
+        """Refuse the save, show what the other editor changed, and draw the form again from the
+        current version: the editor's own changes stay on it, and saving once more, having seen
+        theirs, is a decision rather than an accident."""
+        self.add_error(None, stale_message(stale))
+        data = self.data.copy()
+        data[self.add_prefix("version")] = str(stale.current)
+        self.data = data
 
     def _add_service_error(self, exc: ValidationError) -> None:
         if not hasattr(exc, "error_dict"):
@@ -185,6 +239,7 @@ class ServiceWrites:
         values = form.service_values()
         try:
             if change:
+                values["expected_version"] = form.expected_version()
                 saved = self.service_update(request, stored(obj), values)
             else:
                 saved = self.service_create(request, values)
@@ -196,6 +251,12 @@ class ServiceWrites:
 def may_edit_row(request: HttpRequest, obj: Any) -> bool:
     """Whether the person asking may change ``obj`` (a library row; None: rows in general)."""
     return obj is None or may_edit_for(request.user, brand_of(obj))
+
+
+def may_see_row(request: HttpRequest, obj: Any) -> bool:
+    """Whether the person asking may read ``obj``: a row of a brand they serve, or a shared one."""
+    brand = brand_of(obj)
+    return brand is None or may_edit_for(request.user, brand)
 
 
 class ServedBrandsOnly:
@@ -211,8 +272,46 @@ class ServedBrandsOnly:
 
 class ServedBrandsLibrary(ServedBrandsOnly):
     """A library admin for someone who serves particular brands: they see their brands' rows and
-    the shared ones, change only their brands' (the services refuse the rest too), and are
-    offered only their brands and issues to file rows under."""
+    the shared ones, and their history, change only their brands' (the services refuse the rest
+    too), and are offered only their brands and issues to file rows under."""
+
+    def get_history_queryset(
+        self, request: HttpRequest, history_manager: Any, pk_name: str, object_id: Any
+    ) -> Any:
+        records = super().get_history_queryset(request, history_manager, pk_name, object_id)  # type: ignore[misc]
+        return records.filter(served_rows(request.user, self._history_brand_path()))
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        self._served_row_or_404(request, object_id)
+        return super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        row = self._served_row_or_404(request, object_id, version_id)
+        if request.method == "POST" and row is not None and not self.has_change_permission(request, row):
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)  # type: ignore[misc]
+
+    def _history_brand_path(self) -> str:
+        # On a historical row "pk" is the history id; the row's own id is a plain field there.
+        return "id" if self.brand_path == "pk" else self.brand_path
+
+    def _served_row_or_404(self, request: HttpRequest, object_id: str, version_id: str | None = None) -> Any:
+        """The row whose history is asked for (None if it is gone), if the person asking may see
+        it and the version asked for; otherwise 404, as for a row that does not exist."""
+        model: Any = self.model  # type: ignore[attr-defined]
+        versions = model.history.filter(id=unquote(object_id))
+        if version_id is not None:
+            versions = versions.filter(history_id=version_id)
+        try:
+            row = model._default_manager.filter(pk=unquote(object_id)).first()
+            visible = versions.filter(served_rows(request.user, self._history_brand_path())).exists()
+        except (ValueError, ValidationError):
+            raise Http404 from None
+        if not visible or (row is not None and not may_see_row(request, row)):
+            raise Http404
+        return row
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
@@ -233,7 +332,15 @@ class LibraryInline(ServiceWrites):
     can_delete = False
     show_change_link = True
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Each row carries its version (a hidden field) for those who may change it."""
+        fields = list(super().get_fields(request, obj))  # type: ignore[misc]
+        return [*fields, "version"] if self.has_change_permission(request, obj) else fields
+
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # The version is the form's own field, not the model's (which no form may edit).
+        fields = flatten_fieldsets(self.get_fieldsets(request, obj))  # type: ignore[attr-defined]
+        kwargs.setdefault("fields", [name for name in fields if name != "version"])
         formset = super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
         formset.form.service_admin = self
         formset.form.request = request
