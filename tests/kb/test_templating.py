@@ -6,7 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from kb.templating import (
+    MAX_RENDERED_LENGTH,
     RESPONSE_VARIABLES,
+    TemplateRenderError,
     compile_response_template,
     render_response_template,
     validate_response_template,
@@ -252,3 +254,98 @@ def test_compiling_the_same_text_twice_gives_the_same_answer():
         compile_response_template("{{ not_allowed }}")
     with pytest.raises(ValidationError):
         compile_response_template("{{ not_allowed }}")
+
+
+# ---- filters: only those that make sense in a reply, with bounded arguments --------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ customer_name|ljust:'300000000' }}",
+        "{{ customer_name|rjust:300000000 }}",
+        "{{ customer_name|center:'1001' }}",
+        "{{ customer_name|floatformat:'3000000' }}",
+        "{{ customer_name|floatformat:'-3000000g' }}",
+        "{{ customer_name|truncatechars:'99999' }}",
+        "{{ customer_name|truncatewords:99999 }}",
+        "{{ customer_name|wordwrap:'0' }}",
+        "{{ customer_name|get_digit:'100000' }}",
+        "{{ customer_name|slice:':100000' }}",
+        "{{ customer_name|ljust:'wide' }}",
+        "{% if customer_name|ljust:'300000000' %}x{% endif %}",
+        "{% firstof customer_name|rjust:'300000000' handle %}",
+    ],
+)
+def test_a_filter_argument_out_of_bounds_is_refused_naming_the_filter(text):
+    message = _refusal(text)
+
+    assert "whole number" in message
+    name = text.split("|")[1].split(":")[0]
+    assert f"'{name}'" in message
+
+
+def test_a_size_taken_from_a_variable_is_refused():
+    # The customer chooses their name: a name of "300000000" would pad the reply to 300 MB.
+    message = _refusal("{{ brand_name|ljust:customer_name }}")
+
+    assert "'ljust'" in message and "whole number" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ customer_name|stringformat:'0300000000d' }}",
+        "{{ customer_name|join:handle }}",
+        "{{ customer_name|safe }}",
+        "{{ customer_name|pprint }}",
+        "{{ customer_name|date:'Y' }}",
+        "{{ customer_name|urlize }}",
+        "{% if customer_name|random %}x{% endif %}",
+    ],
+)
+def test_a_filter_that_has_no_place_in_a_reply_is_refused(text):
+    message = _refusal(text)
+
+    name = text.split("|")[1].split(":")[0].split(" ")[0]
+    assert f"the filter '{name}' is not allowed in replies" in message
+    assert "default" in message  # the editor learns what is allowed
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("{{ customer_name|ljust:'8' }}|", "Jane    |"),
+        ("|{{ customer_name|rjust:6 }}", "|  Jane"),
+        ("{{ customer_name|truncatechars:3 }}", "Ja…"),
+        ("{{ customer_name|slice:':2' }}", "Ja"),
+        ("{{ customer_name|floatformat:2 }}", ""),  # not a number: nothing
+        ("{{ customer_name|yesno:'a,b' }}", "a"),
+        ("{{ customer_name|cut:'e'|lower }}", "jan"),
+        ("{{ customer_name|default_if_none:'x'|capfirst }}", "Jane"),
+    ],
+)
+def test_filters_for_replies_work_within_bounds(text, expected):
+    assert render_response_template(text, {"customer_name": "Jane"}) == expected
+
+
+def test_a_number_for_a_name_renders_with_the_widest_precision_allowed():
+    rendered = render_response_template("{{ customer_name|floatformat:'1000' }}", {"customer_name": "12"})
+
+    assert rendered == "12." + "0" * 1000
+
+
+def test_a_reply_longer_than_the_render_limit_fails_to_render():
+    # Every filter is within bounds, yet 100 wide fields make a reply no channel could take.
+    text = "{{ customer_name|ljust:1000 }}." * 100
+    validate_response_template(text)
+
+    with pytest.raises(TemplateRenderError) as caught:
+        render_response_template(text, {"customer_name": "Jane"})
+
+    assert f"{MAX_RENDERED_LENGTH:,}" in str(caught.value)
+
+
+def test_a_stored_template_that_no_longer_validates_fails_to_render():
+    with pytest.raises(TemplateRenderError):
+        render_response_template("{{ customer_name|stringformat:'5d' }}", {"customer_name": "Jane"})
