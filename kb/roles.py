@@ -33,3 +33,16 @@ def roles_grant(*, app_label: str, role_permissions: dict[str, list[str]]) -> No
         group, _ = Group.objects.get_or_create(name=name)
         permissions = Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames)
         group.permissions.add(*permissions)
+
+
+# Joining one of these roles is what opens the admin (no "staff status" to tick as well); agents
+# work in the console and integrations over the API, so theirs do not.
+ADMIN_ROLES = ("Editors", "Authors")
+
+
+def may_use_admin(user: Any) -> bool:
+    """Whether someone may sign in to the admin: an active member of a library role, or an
+    active user given staff status by hand (a superuser, an operator)."""
+    if not user.is_active:
+        return False
+    return bool(user.is_staff) or user.groups.filter(name__in=ADMIN_ROLES).exists()

@@ -58,14 +58,14 @@ def _member_of(group_name: str, **kwargs):
 
 @pytest.fixture
 def editor(db):
-    """May write and approve."""
-    return _member_of("Editors", username="edith", first_name="Edith", last_name="Editor", is_staff=True)
+    """May write and approve; the role alone opens the admin (no staff status)."""
+    return _member_of("Editors", username="edith", first_name="Edith", last_name="Editor")
 
 
 @pytest.fixture
 def author(db):
     """May write, not approve."""
-    return _member_of("Authors", username="arthur", first_name="Arthur", last_name="Author", is_staff=True)
+    return _member_of("Authors", username="arthur", first_name="Arthur", last_name="Author")
 
 
 @pytest.fixture
