@@ -29,6 +29,7 @@ from kb.models import Brand, Example, Issue
 from kb.services import User, example_create, issue_create
 from suggestions.embedder import get_embedder
 from suggestions.models import Feedback, SuggestedResponse, SuggestionRequest
+from suggestions.privacy import personal_data_redact
 from suggestions.text import normalize_mention
 
 logger = logging.getLogger(__name__)
@@ -134,10 +135,11 @@ def gap_examples(*, cluster: GapCluster) -> list[GapMember]:
 
 
 def gap_example_phrasings(*, cluster: GapCluster) -> list[str]:
-    """The example mentions as the engine reads them: normalized, each phrasing once."""
+    """The example mentions as the engine reads them, without the customers' personal data
+    (suggestions.privacy): normalized, each phrasing once."""
     phrasings: dict[str, str] = {}
     for member in gap_examples(cluster=cluster):
-        text = normalize_mention(member.request.text)
+        text = personal_data_redact(normalize_mention(member.request.text))
         if text and len(text) <= EXAMPLE_MAX_LENGTH:
             phrasings.setdefault(text.casefold(), text)
     return list(phrasings.values())

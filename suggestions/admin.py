@@ -18,6 +18,7 @@ from kb.channels import Channel
 from kb.models import Brand, Example
 from suggestions.index_store import IndexUnavailable
 from suggestions.models import ExampleProposal, Feedback, IndexVersion, ProposedExample, SuggestionRequest
+from suggestions.privacy import personal_data_redact
 from suggestions.services import Mention, suggestions_for
 
 
@@ -135,7 +136,7 @@ class ProposalInline(admin.TabularInline):
 
     @admin.display(description="mention as written")
     def mention(self, proposal: ExampleProposal) -> str:
-        return proposal.feedback.request.text
+        return personal_data_redact(proposal.feedback.request.text)
 
     @admin.display(description="agent")
     def agent(self, proposal: ExampleProposal) -> str:

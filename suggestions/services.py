@@ -17,6 +17,7 @@ from kb.selectors import LiveReply, replies_for_issues
 from kb.services import User, example_propose, example_retire
 from suggestions.embedder import get_embedder
 from suggestions.models import ExampleProposal, Feedback, SuggestedResponse, SuggestionRequest
+from suggestions.privacy import personal_data_redact
 from suggestions.retrieval import SEARCH_DEPTH, IssueMatch, issues_matching
 from suggestions.serving import holder
 from suggestions.text import normalize_mention
@@ -231,8 +232,9 @@ def feedback_give(
 
 
 def _proposal_make(feedback: Feedback, response: Response, *, proposed_by: User | None) -> None:
-    """Propose the mention, as the engine reads it, as an example of the issue it was answered by."""
-    phrasing = normalize_mention(feedback.request.text)
+    """Propose the mention, as the engine reads it and without the customer's personal data
+    (suggestions.privacy), as an example of the issue it was answered by."""
+    phrasing = personal_data_redact(normalize_mention(feedback.request.text))
     if not phrasing or len(phrasing) > EXAMPLE_MAX_LENGTH or hasattr(feedback, "proposal"):
         return
     example = example_propose(issue=response.issue, text=phrasing, proposed_by=proposed_by)
