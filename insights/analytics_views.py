@@ -14,7 +14,7 @@ suggestion requests (editors, leads) get in."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -46,6 +46,15 @@ from kb.api import BrandKeyField, BrandScoped
 from kb.channels import Channel
 from kb.selectors import brand_choices
 
+# Periods lie in these years: a date far outside them is a typo, and date arithmetic overflows
+# near year 1 and 9999.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def in_period_bounds(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise serializers.ValidationError(f"Must be between {EARLIEST} and {LATEST}.")
+
 
 class AnalyticsQuerySerializer(BrandScoped):
     """The filter every analytics view takes from its query string."""
@@ -55,9 +64,13 @@ class AnalyticsQuerySerializer(BrandScoped):
         choices=Channel.choices, required=False, help_text="Channel the mention came on; default every one."
     )
     since = serializers.DateField(
-        required=False, help_text="First day counted (ISO date); default 29 days before until."
+        required=False,
+        validators=[in_period_bounds],
+        help_text="First day counted (ISO date); default 29 days before until.",
     )
-    until = serializers.DateField(required=False, help_text="Last day counted (ISO date); default today.")
+    until = serializers.DateField(
+        required=False, validators=[in_period_bounds], help_text="Last day counted (ISO date); default today."
+    )
     bucket = serializers.ChoiceField(choices=BUCKETS, default="day", help_text="Group series by day or week.")
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
