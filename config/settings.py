@@ -214,6 +214,8 @@ CARELINE_ONNX_DIR = Path(envstr("CARELINE_ONNX_DIR", str(VAR_DIR / "models")))
 CARELINE_DEFAULT_CHANNEL = envstr("CARELINE_DEFAULT_CHANNEL", "twitter")
 # The console's clock: a mention older than this is overdue.
 CARELINE_RESPONSE_TARGET_MINUTES = envint("CARELINE_RESPONSE_TARGET_MINUTES", 60)
+# How far ahead of this server's clock a sender's received_at or sent_at may be (seconds).
+CARELINE_CLOCK_SKEW_SECONDS = envint("CARELINE_CLOCK_SKEW_SECONDS", 300)
 # A mention whose suggestions failed this many times (for a reason other than a missing index) is
 # left to the agents: the sweep stops retrying it and the console says why.
 CARELINE_SUGGEST_ATTEMPTS = envint("CARELINE_SUGGEST_ATTEMPTS", 3)

@@ -35,6 +35,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 
+from config.permissions import ActionPermissions
 from console.models import Mention
 from console.selectors import mentions_visible_to
 from console.services import (
@@ -53,25 +54,48 @@ from console.services import (
 from kb.api import BrandKeyField
 from kb.channels import Channel
 from kb.models import Response
-from suggestions.api import MAX_TEXT, AuthorSerializer, StrictCharField
+from kb.selectors import brands_served_by
+from suggestions.api import (
+    MAX_TEXT,
+    AuthorSerializer,
+    KnownFieldsOnly,
+    NoBody,
+    PastDateTimeField,
+    StrictCharField,
+)
+
+# The age filters' bound: ten years, in minutes (beyond it a date would not even exist).
+MAX_AGE_MINUTES = 10 * 366 * 24 * 60
 
 
-class MentionInputSerializer(serializers.Serializer):
+class MentionInputSerializer(KnownFieldsOnly):
+    """A pushed mention. Someone who serves one brand may leave ``brand`` out (it is theirs);
+    mention_receive refuses a brand they do not serve."""
+
     text = StrictCharField(max_length=MAX_TEXT)
     external_id = StrictCharField(max_length=200)
     brand = BrandKeyField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.TWITTER)
     author = AuthorSerializer(required=False)
-    received_at = serializers.DateTimeField(required=False, help_text="Default: when it is pushed.")
+    received_at = PastDateTimeField(required=False, help_text="Default: when it is pushed.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        served = brands_served_by(self.context.get("user"))
+        if served is not None and attrs.get("brand") is None:
+            if len(served) > 1:
+                keys = ", ".join(sorted(brand.key for brand in served))
+                raise serializers.ValidationError({"brand": f"Choose one of the brands you serve: {keys}."})
+            attrs["brand"] = served[0]
+        return attrs
 
 
-class ForceSerializer(serializers.Serializer):
+class ForceSerializer(KnownFieldsOnly):
     force = serializers.BooleanField(
         default=False, help_text="Act even though another agent has the mention (you have seen who)."
     )
 
 
-class AssignSerializer(serializers.Serializer):
+class AssignSerializer(KnownFieldsOnly):
     agent = serializers.SlugRelatedField(
         slug_field="username",
         queryset=get_user_model().objects.filter(is_active=True),
@@ -89,10 +113,10 @@ class AnswerSerializer(ForceSerializer):
         help_text="The suggestion it came from (its response key); absent for a reply of the agent's own.",
         error_messages={"does_not_exist": "Unknown response {value!r}."},
     )
-    sent_at = serializers.DateTimeField(required=False, allow_null=True)
+    sent_at = PastDateTimeField(required=False, allow_null=True)
 
 
-class DismissSerializer(serializers.Serializer):
+class DismissSerializer(KnownFieldsOnly):
     reason = StrictCharField(max_length=200)
 
 
@@ -189,10 +213,16 @@ class MentionFilter(django_filters.FilterSet):
         field_name="escalated_at", lookup_expr="isnull", exclude=True, label="Escalated to a lead"
     )
     min_age = django_filters.NumberFilter(
-        method="older_than", min_value=0, label="Received at least this many minutes ago"
+        method="older_than",
+        min_value=0,
+        max_value=MAX_AGE_MINUTES,
+        label="Received at least this many minutes ago (at most ten years)",
     )
     max_age = django_filters.NumberFilter(
-        method="newer_than", min_value=0, label="Received at most this many minutes ago"
+        method="newer_than",
+        min_value=0,
+        max_value=MAX_AGE_MINUTES,
+        label="Received at most this many minutes ago (at most ten years)",
     )
 
     class Meta:
@@ -216,6 +246,19 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     serializer_class = MentionSerializer
     filterset_class = MentionFilter
+    # The console's permissions (console.views.agents_only): reading the inbox and working a
+    # mention are the agents' and leads'; assigning the leads'; pushing the integrations'.
+    permission_classes = [ActionPermissions]
+    action_permissions = {
+        "list": ["console.view_mention"],
+        "retrieve": ["console.view_mention"],
+        "create": ["console.add_mention"],
+        **{
+            action: ["console.view_mention", "console.change_mention"]
+            for action in ("take", "release", "answer", "dismiss", "nothing_fits", "escalate")
+        },
+        "assign": ["console.view_mention", "console.change_mention", "console.assign_mention"],
+    }
 
     def get_queryset(self) -> QuerySet[Mention]:
         """Someone who serves particular brands sees those brands' mentions (and brandless ones)."""
@@ -224,12 +267,15 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(request=MentionInputSerializer, responses={200: MentionSerializer, 201: MentionSerializer})
     def create(self, request: Request) -> ApiResponse:
-        given = MentionInputSerializer(data=request.data)
+        given = MentionInputSerializer(data=request.data, context={"user": request.user})
         given.is_valid(raise_exception=True)
         data = dict(given.validated_data)
         author = data.pop("author", {})
         mention, created = mention_receive(
-            **data, author_handle=author.get("handle", ""), author_name=author.get("name", "")
+            **data,
+            author_handle=author.get("handle", ""),
+            author_name=author.get("name", ""),
+            received_by=self.agent,
         )
         mention = self.get_queryset().get(pk=mention.pk)  # with its suggestions when computed in-process
         answered = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -259,6 +305,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=None, responses={200: MentionSerializer})
     @action(detail=True, methods=["post"])
     def release(self, request: Request, pk: str | None = None) -> ApiResponse:
+        _valid(NoBody, request)
         return self._acted(lambda: mention_release(mention=self.get_object(), agent=self.agent))
 
     @extend_schema(request=AssignSerializer, responses={200: MentionSerializer})
@@ -284,6 +331,7 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=None, responses={200: MentionSerializer})
     @action(detail=True, methods=["post"], url_path="nothing-fits")
     def nothing_fits(self, request: Request, pk: str | None = None) -> ApiResponse:
+        _valid(NoBody, request)
         return self._acted(lambda: mention_nothing_fits(mention=self.get_object(), agent=self.agent))
 
     @extend_schema(request=EscalateSerializer, responses={200: MentionSerializer})

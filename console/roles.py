@@ -6,10 +6,13 @@ from typing import Any
 
 from kb.roles import roles_grant
 
-WORK_MENTIONS = ["view_mention", "add_mention", "change_mention"]
+# Reading and working the inbox (take, release, answer, dismiss, nothing fits, escalate) is the
+# agents'; leads (Editors) also assign; pushing mentions in is the integrations' alone.
+WORK_MENTIONS = ["view_mention", "change_mention"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "Agents": WORK_MENTIONS,
     "Editors": [*WORK_MENTIONS, "assign_mention"],
+    "Integrations": ["add_mention"],
 }
 
 

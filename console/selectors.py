@@ -10,7 +10,8 @@ from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 
 from console.models import Mention
-from kb.selectors import served_rows
+from kb.models import Brand
+from kb.selectors import brands_served_by, served_rows
 
 QUEUES = ("open", "mine", "unassigned", "escalated", "done")
 
@@ -23,6 +24,13 @@ def mentions_visible_to(user: Account) -> Q:
     """The mentions someone may work: every one, or, for someone who serves particular brands,
     those brands' (and mentions that name no brand)."""
     return served_rows(user, "brand")
+
+
+def may_work_for(user: Account, brand: Brand | None) -> bool:
+    """Whether a mention of ``brand`` (None: of no brand) is one ``user`` would see: the rule of
+    ``mentions_visible_to`` for a mention not stored yet."""
+    served = brands_served_by(user)
+    return served is None or brand is None or brand in served
 
 
 def mentions_queue(*, agent: Account, queue: str = "open", now: datetime | None = None) -> QuerySet[Mention]:

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from console.models import Mention
-from console.selectors import leads_for
+from console.selectors import agents_to_assign, leads_for, may_work_for
 from kb.models import Brand, Response
 from suggestions.models import Feedback
 from suggestions.services import Mention as MentionToAnswer
@@ -33,12 +33,20 @@ def mention_receive(
     author_handle: str = "",
     author_name: str = "",
     received_at: datetime | None = None,
+    received_by: Account | None = None,
 ) -> tuple[Mention, bool]:
     """Put a mention in the inbox and queue its suggestions; returns it and whether it is new.
     A mention already received (same channel and external id) is returned as it is: pushing
-    again is safe, and never changes what agents are working on."""
-    existing = Mention.objects.filter(channel=channel, external_id=external_id).first()
+    again is safe, and never changes what agents are working on. ``received_by`` (None: the
+    system itself) needs console.add_mention, and pushes only for the brands they serve."""
+    if received_by is not None:
+        _check_may_push(received_by, brand)
+    existing = (
+        Mention.objects.filter(channel=channel, external_id=external_id).select_related("brand").first()
+    )
     if existing is not None:
+        if received_by is not None:
+            _check_may_push(received_by, existing.brand)
         return existing, False
     mention = Mention(
         text=text,
@@ -57,6 +65,14 @@ def mention_receive(
         return Mention.objects.get(channel=channel, external_id=external_id), False
     _queue_suggestions(mention.pk)
     return mention, True
+
+
+def _check_may_push(user: Account, brand: Brand | None) -> None:
+    if not user.has_perm("console.add_mention"):
+        raise PermissionDenied("Only integrations push mentions into the inbox.")
+    if not may_work_for(user, brand):
+        key = brand.key if brand else ""
+        raise PermissionDenied(f"Mentions of brand {key!r} are not yours to push: you do not serve it.")
 
 
 def mention_suggest(*, mention_id: int) -> Mention:
@@ -132,9 +148,13 @@ def mention_take(*, mention: Mention, agent: Account, force: bool = False) -> Me
 
 
 def mention_assign(*, mention: Mention, agent: Account, assigned_by: Account) -> Mention:
-    """A lead gives the mention to ``agent`` (needs console.assign_mention)."""
+    """A lead gives the mention to ``agent`` (needs console.assign_mention), who must be allowed
+    to work mentions and serve its brand (console.selectors.agents_to_assign)."""
     if not assigned_by.has_perm("console.assign_mention"):
         raise PermissionDenied("Only leads assign mentions to other agents; take it yourself instead.")
+    if not agents_to_assign(mention).filter(pk=agent.pk).exists():
+        name = agent.get_full_name() or agent.get_username()
+        raise ValidationError({"agent": f"{name} is not an agent serving this mention's brand."})
     return mention_take(mention=mention, agent=agent, force=True)
 
 

@@ -16,6 +16,9 @@ ROLES: dict[str, list[str]] = {
     "Authors": [f"{action}_{model}" for model in EDITED_BY_AUTHORS for action in ("add", "change")]
     + [f"view_{model}" for model in LIBRARY_MODELS],
     "Agents": [f"view_{model}" for model in LIBRARY_MODELS],
+    # Systems, by token: they push mentions and ask for suggestions (console and suggestions
+    # grant that); the library is not theirs to read.
+    "Integrations": [],
 }
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +18,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from config.celery_app import ran_in_process
+from config.permissions import ActionPermissions
 from kb.api import BrandKeyField, BrandScoped
 from kb.channels import Channel
 from kb.models import Response
@@ -48,7 +52,41 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class SuggestionInputSerializer(BrandScoped):
+class KnownFieldsOnly(serializers.Serializer):
+    """A request body that names only fields the serializer knows: a misspelt one ("brnad") is
+    refused, naming it, rather than ignored and answered as if it had not been sent."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors = {name: ["Unknown field."] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as refused:
+            if errors and isinstance(refused.detail, dict):
+                raise serializers.ValidationError({**refused.detail, **errors}) from None
+            raise
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class NoBody(KnownFieldsOnly):
+    """For actions that take nothing: any field sent is a mistake worth hearing about."""
+
+
+class PastDateTimeField(serializers.DateTimeField):
+    """A moment that has already happened: no later than now, give or take
+    CARELINE_CLOCK_SKEW_SECONDS for a sender whose clock runs a little ahead."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        moment = super().to_internal_value(value)
+        skew = timedelta(seconds=settings.CARELINE_CLOCK_SKEW_SECONDS)
+        if moment > timezone.now() + skew:
+            raise serializers.ValidationError("This is in the future; send the time it happened.")
+        return moment
+
+
+class SuggestionInputSerializer(KnownFieldsOnly, BrandScoped):
     text = StrictCharField(max_length=MAX_TEXT)
     brand = BrandKeyField(required=False, allow_null=True)
     channel = serializers.ChoiceField(choices=Channel.choices, required=False)
@@ -56,7 +94,7 @@ class SuggestionInputSerializer(BrandScoped):
     agent = AgentSerializer(required=False)
     limit = serializers.IntegerField(min_value=1, max_value=settings.CARELINE_MAX_SUGGESTIONS, default=3)
     external_id = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    received_at = serializers.DateTimeField(
+    received_at = PastDateTimeField(
         required=False, allow_null=True, help_text="When the mention reached the brand (ISO 8601)."
     )
 
@@ -100,7 +138,7 @@ class SuggestionOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class FeedbackInputSerializer(serializers.Serializer):
+class FeedbackInputSerializer(KnownFieldsOnly):
     response = serializers.SlugRelatedField(
         slug_field="key",
         queryset=Response.objects.all(),
@@ -108,7 +146,7 @@ class FeedbackInputSerializer(serializers.Serializer):
     )
     action = serializers.ChoiceField(choices=Feedback.Action.choices)
     final_text = serializers.CharField(max_length=MAX_TEXT, required=False, allow_blank=True, default="")
-    sent_at = serializers.DateTimeField(
+    sent_at = PastDateTimeField(
         required=False, allow_null=True, help_text="When the reply went out (ISO 8601); default: now."
     )
 
@@ -130,6 +168,15 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Ask for reply suggestions for a mention; read past requests; give feedback on one."""
 
     serializer_class = SuggestionOutputSerializer
+    permission_classes = [ActionPermissions]
+    # Asking is its own permission (agents, authors, editors and integrations have it); reading
+    # back goes with it. Feedback says what was sent to a customer: not for authors.
+    action_permissions = {
+        "create": ["suggestions.add_suggestionrequest"],
+        "list": ["suggestions.add_suggestionrequest"],
+        "retrieve": ["suggestions.add_suggestionrequest"],
+        "feedback": ["suggestions.add_feedback"],
+    }
 
     def get_queryset(self) -> Any:
         """Agents see the requests they made; editors and leads see everyone's, or, when they serve

@@ -6,8 +6,14 @@ from typing import Any
 
 from kb.roles import roles_grant
 
+# Asking for suggestions, and saying what was sent to the customer (feedback). Authors may try
+# the engine on their library but send nothing to customers.
+ASK = ["add_suggestionrequest", "add_feedback"]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    "Editors": ["view_suggestionrequest", "view_feedback", "view_indexversion", "rebuild_index"],
+    "Editors": ["view_suggestionrequest", "view_feedback", "view_indexversion", "rebuild_index", *ASK],
+    "Authors": ["add_suggestionrequest"],
+    "Agents": ASK,
+    "Integrations": ASK,
 }
 
 

@@ -75,5 +75,18 @@ def agent(db):
 
 
 @pytest.fixture
+def integration_user(db):
+    """A system pushing mentions and asking for suggestions with its token; nothing else."""
+    return _member_of("Integrations", username="feed", first_name="Social", last_name="Feed")
+
+
+@pytest.fixture
+def integration_client(integration_user):
+    from tests.engine_fixtures import api_client_for
+
+    return api_client_for(integration_user)
+
+
+@pytest.fixture
 def admin_user(db):
     return UserFactory(username="admin", is_staff=True, is_superuser=True)

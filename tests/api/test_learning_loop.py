@@ -83,7 +83,7 @@ def test_sending_a_reply_marks_the_mention_answered_once(library, agent_client, 
         response=body["suggestions"][0]["response"],
         action="edited",
         final_text="Jane, DM us your bag tag please.",
-        sent_at="2030-01-01T00:00:00Z",
+        sent_at="2026-01-01T00:00:00Z",
     )
 
     assert answered_at is not None and answered_at >= before

@@ -26,12 +26,12 @@ LUGGAGE = {
 
 
 @pytest.fixture
-def push(agent_client, django_capture_on_commit_callbacks):
+def push(integration_client, django_capture_on_commit_callbacks):
     """Push a mention as an integration would, with its background task run on commit."""
 
     def pushed(**data):
         with django_capture_on_commit_callbacks(execute=True):
-            return agent_client.post(MENTIONS, data, format="json")
+            return integration_client.post(MENTIONS, data, format="json")
 
     return pushed
 
@@ -125,8 +125,8 @@ def test_a_missing_external_id_is_refused(library, push):
     assert "external_id" in answer.json()
 
 
-def test_malformed_json_is_refused(library, agent_client):
-    answer = agent_client.post(MENTIONS, "{not json", content_type="application/json")
+def test_malformed_json_is_refused(library, integration_client):
+    answer = integration_client.post(MENTIONS, "{not json", content_type="application/json")
 
     assert answer.status_code == 400
 

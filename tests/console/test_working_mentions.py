@@ -27,10 +27,10 @@ def other_agent():
 
 
 @pytest.fixture
-def luggage(library, agent_client, django_capture_on_commit_callbacks):
+def luggage(library, integration_client, django_capture_on_commit_callbacks):
     """A pushed mention with its suggestions computed."""
     with django_capture_on_commit_callbacks(execute=True):
-        body = agent_client.post(
+        body = integration_client.post(
             MENTIONS,
             {
                 "text": "@AcmeAir the airline lost my luggage",
