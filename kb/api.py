@@ -1,22 +1,31 @@
 """The library over REST: brands, issues (with examples and responses nested), responses and
 examples. Reads need the view permission, writes the model permissions; every write goes through
-kb.services, so the API obeys the same lifecycle as the admin."""
+kb.services, so the API obeys the same lifecycle as the admin.
+
+No edit is lost: every object carries its ``version`` and, read or written alone, an ``ETag``
+(``"<id>-<version>"``). A write with ``If-Match: <that ETag>`` is refused with 412 when someone
+saved the object since; ``version`` in the body does the same with 409. Either way the answer
+names who changed it, when, and the version now stored. Writes without either go through, each
+applied to the row as stored (under a row lock), so no field another writer set is lost."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+import re
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from rest_framework import permissions, serializers, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
+from rest_framework.views import set_rollback
 
 from kb import services
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
 from kb.rendering import SAMPLE_CONTEXT, render_reply
 from kb.selectors import brands_served_by, served_rows
+from kb.templating import TemplateRenderError
 
 
 class LibraryPermissions(permissions.DjangoModelPermissions):
@@ -30,6 +39,49 @@ class LibraryPermissions(permissions.DjangoModelPermissions):
         # Deleting retires; it takes the change permission, never a hard delete.
         "DELETE": ["%(app_label)s.change_%(model_name)s"],
     }
+
+
+# ---- versions -----------------------------------------------------------------------------------
+
+ENTITY_TAG = re.compile(r'(?:W/)?"(?P<id>\d+)-(?P<version>\d+)"')
+
+
+def entity_tag(row: Any) -> str:
+    return f'"{row.pk}-{row.version}"'
+
+
+def if_match_version(header: str, row: Any) -> int | None:
+    """The version an If-Match header names: None for ``*`` (any version), 0 (never stored) for
+    another object's tag. A weak tag (``W/``) is taken as the same version."""
+    value = header.strip()
+    if value == "*":
+        return None
+    match = ENTITY_TAG.fullmatch(value)
+    if match is None:
+        raise exceptions.ParseError(
+            "If-Match must be one entity tag as the ETag header gives it "
+            f'(such as "{row.pk}-{row.version}"), or *; got {header[:100]!r}.'
+        )
+    return int(match["version"]) if int(match["id"]) == row.pk else 0
+
+
+def stale_body(stale: services.StaleVersion) -> dict[str, Any]:
+    return {
+        "detail": " ".join(stale.messages),
+        "version": stale.current,
+        "changed_by": stale.changed_by_username,
+        "changed_at": stale.changed_at,
+        "changed_fields": [change.field for change in stale.changes],
+    }
+
+
+def version_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="Goes up by one on every change. Send the one you read to refuse a write over "
+        "someone else's change (409), or send If-Match with the ETag (412).",
+    )
 
 
 # ---- serializers ------------------------------------------------------------------------------
@@ -66,18 +118,21 @@ class BrandScoped(serializers.Serializer):
 
 
 class BrandSerializer(serializers.ModelSerializer):
+    version = version_field()
+
     class Meta:
         model = Brand
-        fields = ["id", "key", "name", "handle", "created_at", "updated_at"]
+        fields = ["id", "key", "name", "handle", "version", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
 class ExampleSerializer(serializers.ModelSerializer):
     issue = serializers.SlugRelatedField(slug_field="key", queryset=Issue.objects.all())
+    version = version_field()
 
     class Meta:
         model = Example
-        fields = ["id", "issue", "text", "source", "status", "created_at", "updated_at"]
+        fields = ["id", "issue", "text", "source", "status", "version", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
@@ -91,6 +146,7 @@ class ResponseSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True
     )
     sample = serializers.SerializerMethodField(help_text="The reply rendered for a sample customer.")
+    version = version_field()
 
     class Meta:
         model = Response
@@ -108,13 +164,17 @@ class ResponseSerializer(serializers.ModelSerializer):
             "created_by",
             "approved_by",
             "approved_at",
+            "version",
             "created_at",
             "updated_at",
         ]
         read_only_fields = ["id", "approved_at", "created_at", "updated_at"]
 
-    def get_sample(self, response: Response) -> dict[str, Any]:
-        reply = render_reply(response.text, SAMPLE_CONTEXT, response.channel)
+    def get_sample(self, response: Response) -> dict[str, Any] | None:
+        try:
+            reply = render_reply(response.text, SAMPLE_CONTEXT, response.channel)
+        except TemplateRenderError:  # a row stored before today's template rules: null, not a failed list
+            return None
         return {
             "text": reply.text,
             "length": reply.length,
@@ -145,6 +205,7 @@ class IssueSerializer(serializers.ModelSerializer):
     active = serializers.BooleanField(source="is_active", required=False)
     examples = ExampleSerializer(many=True, read_only=True)
     responses = NestedResponseSerializer(many=True, read_only=True)
+    version = version_field()
 
     class Meta:
         model = Issue
@@ -159,6 +220,7 @@ class IssueSerializer(serializers.ModelSerializer):
             "active",
             "examples",
             "responses",
+            "version",
             "created_at",
             "updated_at",
         ]
@@ -219,14 +281,55 @@ class LibraryViewSet(viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     brand_path = "brand"
 
+    # A stale `version` in the body; a stale If-Match makes it 412.
+    stale_status: int = status.HTTP_409_CONFLICT
+
     def served(self, rows: QuerySet[Any]) -> QuerySet[Any]:
         return rows.filter(served_rows(self.request.user, self.brand_path))
 
-    def perform_destroy(self, instance: Any) -> None:
-        self.retire(instance)
+    def expected_version(self, row: Any, data: dict[str, Any] | None = None) -> int | None:
+        """The version the writer read (``version`` leaves ``data``): If-Match, else the body's."""
+        in_body = data.pop("version", None) if data is not None else None
+        header = self.request.headers.get("If-Match")
+        if header is None:
+            return in_body
+        self.stale_status = status.HTTP_412_PRECONDITION_FAILED
+        return if_match_version(header, row)
 
-    def retire(self, instance: Any) -> None:
+    def written(self, serializer: serializers.BaseSerializer) -> tuple[Any, dict[str, Any], int | None]:
+        """The row, the values to write and the version the writer read."""
+        data = dict(serializer.validated_data)
+        return serializer.instance, data, self.expected_version(serializer.instance, data)
+
+    def created(self, serializer: serializers.BaseSerializer) -> dict[str, Any]:
+        data = dict(serializer.validated_data)
+        data.pop("version", None)  # a new row starts at 1
+        return data
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.retire(instance, self.expected_version(instance))
+
+    def retire(self, instance: Any, expected_version: int | None) -> None:
         raise NotImplementedError
+
+    def handle_exception(self, exc: Exception) -> ApiResponse:
+        if isinstance(exc, services.StaleVersion):
+            set_rollback()
+            return ApiResponse(
+                stale_body(exc), status=self.stale_status, headers={"ETag": entity_tag(exc.row)}
+            )
+        if isinstance(exc, services.LibraryConflict):
+            set_rollback()
+            return ApiResponse({"detail": " ".join(exc.messages)}, status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        one = getattr(self, "action", None) in {"retrieve", "create", "update", "partial_update"}
+        if one and response.status_code < 300 and isinstance(data, dict) and {"id", "version"} <= set(data):
+            response["ETag"] = f'"{data["id"]}-{data["version"]}"'
+        return response
 
 
 class BrandViewSet(LibraryViewSet):
@@ -238,22 +341,16 @@ class BrandViewSet(LibraryViewSet):
         return self.served(Brand.objects.all())
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = services.brand_create(created_by=self.request.user, **serializer.validated_data)
+        serializer.instance = services.brand_create(created_by=self.request.user, **self.created(serializer))
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.brand_update(
-            brand=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
-        )
+        brand, data, expected = self.written(serializer)
+        services.brand_update(brand=brand, updated_by=self.request.user, expected_version=expected, **data)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> ApiResponse:
-        brand = self.get_object()
-        if brand.issues.exists():
-            return ApiResponse(
-                {"detail": f"Brand {brand.key!r} still has issues; retire or move them first."},
-                status=status.HTTP_409_CONFLICT,
-            )
-        brand.delete()  # no issues: nothing else refers to it, and its history stays
-        return ApiResponse(status=status.HTTP_204_NO_CONTENT)
+    def perform_destroy(self, instance: Brand) -> None:
+        services.brand_delete(
+            brand=instance, deleted_by=self.request.user, expected_version=self.expected_version(instance)
+        )
 
 
 class IssueViewSet(LibraryViewSet):
@@ -268,7 +365,7 @@ class IssueViewSet(LibraryViewSet):
         )
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        data = dict(serializer.validated_data)
+        data = self.created(serializer)
         active = data.pop("is_active", True)
         issue = services.issue_create(created_by=self.request.user, **data)
         if not active:
@@ -276,12 +373,11 @@ class IssueViewSet(LibraryViewSet):
         serializer.instance = issue
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
-        services.issue_update(
-            issue=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
-        )
+        issue, data, expected = self.written(serializer)
+        services.issue_update(issue=issue, updated_by=self.request.user, expected_version=expected, **data)
 
-    def retire(self, instance: Issue) -> None:
-        services.issue_retire(issue=instance, retired_by=self.request.user)
+    def retire(self, instance: Issue, expected_version: int | None) -> None:
+        services.issue_retire(issue=instance, retired_by=self.request.user, expected_version=expected_version)
 
 
 class ResponseViewSet(LibraryViewSet):
@@ -294,17 +390,23 @@ class ResponseViewSet(LibraryViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.response_create(
-            created_by=self.request.user, **serializer.validated_data
+            created_by=self.request.user, **self.created(serializer)
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        response, data, expected = self.written(serializer)
         services.response_update(
-            response=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
+            response=response, updated_by=self.request.user, expected_version=expected, **data
         )
 
-    def retire(self, instance: Response) -> None:
-        if instance.status != Response.Status.RETIRED:
-            services.response_retire(response=instance, retired_by=self.request.user)
+    def retire(self, instance: Response, expected_version: int | None) -> None:
+        if instance.status != Response.Status.RETIRED or expected_version is not None:
+            services.response_update(
+                response=instance,
+                updated_by=self.request.user,
+                expected_version=expected_version,
+                status=Response.Status.RETIRED,
+            )
 
 
 class ExampleViewSet(LibraryViewSet):
@@ -317,13 +419,16 @@ class ExampleViewSet(LibraryViewSet):
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = services.example_create(
-            created_by=self.request.user, **serializer.validated_data
+            created_by=self.request.user, **self.created(serializer)
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        example, data, expected = self.written(serializer)
         services.example_update(
-            example=cast(Any, serializer.instance), updated_by=self.request.user, **serializer.validated_data
+            example=example, updated_by=self.request.user, expected_version=expected, **data
         )
 
-    def retire(self, instance: Example) -> None:
-        services.example_retire(example=instance, retired_by=self.request.user)
+    def retire(self, instance: Example, expected_version: int | None) -> None:
+        services.example_retire(
+            example=instance, retired_by=self.request.user, expected_version=expected_version
+        )

@@ -8,15 +8,18 @@ concerns, and nothing is written.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.dateparse import parse_datetime
 
+from config.validators import unstorable_because
 from kb import services
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
@@ -47,6 +50,16 @@ _RESPONSE_FIELDS = {
     "valid_until": (str, type(None)),
 }
 _REQUIRED = {"brand": ("key", "name", "handle"), "issue": ("key", "title"), "response": ("key", "text")}
+# Checked with the model's own validators and max_length before anything is written, so a file
+# hears about all its problems at once and meets the same limits as the API.
+_MODEL_FIELDS: dict[str, tuple[type[models.Model], tuple[str, ...]]] = {
+    "brand": (Brand, ("key", "name", "handle")),
+    "issue": (Issue, ("key", "title", "description")),
+    "response": (Response, ("key", "text", "language")),
+}
+# The format itself is 5 deep (file, issues, issue, responses, response); this leaves room.
+MAX_DEPTH = 32
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}:,]')
 
 
 class LibraryFileError(Exception):
@@ -87,7 +100,7 @@ class ImportReport:
             # Retirements are always listed one by one: nobody should miss one.
             lines += [f"  {line}" for line in self.changes if line.startswith("-")]
         if self.notices:
-            lines += ["Left for an editor:"] + [f"  ! {line}" for line in self.notices]
+            lines += ["Notes:"] + [f"  ! {line}" for line in self.notices]
         return "\n".join(lines)
 
 
@@ -96,7 +109,8 @@ class _Rollback(Exception):
 
 
 def library_parse(raw: bytes | str) -> dict[str, Any]:
-    """Decode a library file, or raise LibraryFileError saying where the JSON breaks."""
+    """Decode a library file, or raise LibraryFileError saying where the JSON breaks or nests
+    deeper than MAX_DEPTH."""
     try:
         data = json.loads(raw)
     except UnicodeDecodeError:
@@ -105,6 +119,11 @@ def library_parse(raw: bytes | str) -> dict[str, Any]:
         raise LibraryFileError(
             [f"file: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
         ) from None
+    except RecursionError:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        raise LibraryFileError([f"{_deep_where(text)}: nested more than {MAX_DEPTH} levels deep"]) from None
+    except ValueError:  # Python refuses to read an integer of more than 4,300 digits
+        raise LibraryFileError(["file: not valid JSON (a number too long to read)"]) from None
     if not isinstance(data, dict):
         raise LibraryFileError(["file: must be a JSON object with format, brands and issues"])
     return data
@@ -121,10 +140,11 @@ def library_import(
     """
     if not services.can_approve(user):
         raise PermissionDenied("Only editors may import a library: a file can approve responses.")
-    errors = _check_structure(data)
+    errors, notices = _check_structure(data)
     if errors:
         raise LibraryFileError(errors)
     importer = _Importer(user=user, prune=prune)
+    importer.notices += notices
     report = ImportReport(dry_run=dry_run, changes=importer.changes, notices=importer.notices)
     try:
         with transaction.atomic(), services.library_batch():
@@ -196,10 +216,14 @@ def _response_entry(response: Response) -> dict[str, Any]:
 # ---- checking the file's shape ------------------------------------------------------------------
 
 
-def _check_structure(data: dict[str, Any]) -> list[str]:
-    errors = _check_fields("file", data, _TOP_FIELDS, required=("format",))
+def _check_structure(data: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Every problem of the file that can be found without writing (errors), and what will be
+    tidied on the way in (notices)."""
+    errors = [f"{where}: {why}" for where, why in _unreadable(data)]
+    notices: list[str] = []
+    errors += _check_fields("file", data, _TOP_FIELDS, required=("format",))
     if "format" in data and data["format"] != FORMAT:
-        errors.append(f"file: format: must be {FORMAT!r}, got {json.dumps(data['format'])[:40]}")
+        errors.append(f"file: format: must be {FORMAT!r}, got {_preview(data['format'])}")
     brand_keys = _check_entries(errors, data.get("brands"), "brands", "brand", _BRAND_FIELDS)
     response_keys: set[str] = set()
     issues: list[Any] = data["issues"] if isinstance(data.get("issues"), list) else []
@@ -212,6 +236,7 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
         if (
             isinstance(brand, str)
             and brand not in brand_keys
+            and not unstorable_because(brand)
             and not Brand.objects.filter(key=brand).exists()
         ):
             errors.append(f"{where}: brand: unknown brand {brand!r}")
@@ -220,13 +245,13 @@ def _check_structure(data: dict[str, Any]) -> list[str]:
             errors.append(f"{where}: tags: must be a list of strings")
         examples = issue.get("examples", [])
         if isinstance(examples, list):
-            errors += _check_examples(where, examples)
+            errors += _check_examples(where, examples, notices)
         responses = issue.get("responses", [])
         if isinstance(responses, list):
             for r_index, response in enumerate(responses):
                 r_where = f"{where}: {_where('responses', r_index, response)}"
                 errors += _check_response(r_where, response, response_keys)
-    return errors
+    return errors, notices
 
 
 def _check_entries(errors: list[str], entries: Any, name: str, kind: str, fields: dict[str, Any]) -> set[str]:
@@ -239,6 +264,7 @@ def _check_entries(errors: list[str], entries: Any, name: str, kind: str, fields
             errors.append(f"{where}: must be an object")
             continue
         errors += _check_fields(where, entry, fields, required=_REQUIRED[kind])
+        errors += _check_model_fields(where, entry, kind)
         key = entry.get("key")
         if isinstance(key, str):
             if key in keys:
@@ -247,16 +273,55 @@ def _check_entries(errors: list[str], entries: Any, name: str, kind: str, fields
     return keys
 
 
-def _check_examples(where: str, examples: list[Any]) -> list[str]:
+def _check_examples(where: str, examples: list[Any], notices: list[str]) -> list[str]:
+    """Each example a non-empty string the model takes; one that repeats an earlier one, exactly
+    or but for spaces, is merged into it with a notice (real data repeats phrasings)."""
     errors = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
+    limit = Example._meta.get_field("text").max_length
     for index, text in enumerate(examples):
+        e_where = f"{where}: examples[{index}]"
         if not isinstance(text, str) or not text.strip():
-            errors.append(f"{where}: examples[{index}]: must be a non-empty string")
-        elif text.strip() in seen:
-            errors.append(f"{where}: examples[{index}]: {text.strip()[:60]!r} appears more than once")
+            errors.append(f"{e_where}: must be a non-empty string")
+        elif limit is not None and len(text.strip()) > limit:
+            errors.append(f"{e_where}: {_too_long(text.strip(), limit)}")
+        elif phrasing_key(text) in seen:
+            notices.append(f"{e_where} repeats examples[{seen[phrasing_key(text)]}]; merged")
         else:
-            seen.add(text.strip())
+            seen[phrasing_key(text)] = index
+    return errors
+
+
+def phrasing_key(text: str) -> str:
+    """What two examples share when they differ only in spaces."""
+    return " ".join(text.split())
+
+
+def _too_long(value: str, limit: int) -> str:
+    return f"{len(value):,} characters, over the {limit:,} allowed"
+
+
+def _check_model_fields(where: str, entry: dict[str, Any], kind: str) -> list[str]:
+    """The entry's strings against the model fields they become: max_length, then validators
+    (key and handle formats, language tags, response templates)."""
+    model, names = _MODEL_FIELDS[kind]
+    errors = []
+    for name in names:
+        value = entry.get(name)
+        if (
+            not isinstance(value, str)
+            or unstorable_because(value)
+            or (name in _REQUIRED[kind] and not value.strip())
+        ):
+            continue  # reported already
+        field = model._meta.get_field(name)
+        if field.max_length is not None and len(value) > field.max_length:
+            errors.append(f"{where}: {name}: {_too_long(value, field.max_length)}")
+            continue
+        try:
+            field.run_validators(value)
+        except ValidationError as exc:
+            errors += [f"{where}: {name}: {message}" for message in exc.messages]
     return errors
 
 
@@ -264,6 +329,7 @@ def _check_response(where: str, response: Any, keys: set[str]) -> list[str]:
     if not isinstance(response, dict):
         return [f"{where}: must be an object"]
     errors = _check_fields(where, response, _RESPONSE_FIELDS, required=_REQUIRED["response"])
+    errors += _check_model_fields(where, response, "response")
     key = response.get("key")
     if isinstance(key, str):
         if key in keys:
@@ -290,13 +356,11 @@ def _check_fields(
     errors = [f"{where}: {name}: required" for name in required if name not in entry]
     for name, value in entry.items():
         if name not in fields:
-            errors.append(f"{where}: {name}: unknown field (expected one of {', '.join(fields)})")
+            errors.append(f"{where}: {_shown(name)}: unknown field (expected one of {', '.join(fields)})")
         elif not isinstance(value, fields[name]) or (
             fields[name] is str and name in required and not value.strip()
         ):
-            errors.append(
-                f"{where}: {name}: {_type_name(fields[name])} expected, got {json.dumps(value)[:40]}"
-            )
+            errors.append(f"{where}: {name}: {_type_name(fields[name])} expected, got {_preview(value)}")
     return errors
 
 
@@ -308,6 +372,105 @@ def _type_name(kind: Any) -> str:
 def _where(name: str, index: int, entry: Any) -> str:
     key = entry.get("key") if isinstance(entry, dict) else None
     return f"{name}[{index}]" + (f" {key!r}" if isinstance(key, str) else "")
+
+
+def _preview(value: Any) -> str:
+    """The start of a value as JSON (non-ASCII escaped, so any terminal can print it)."""
+    try:
+        return json.dumps(value)[:40]
+    except (RecursionError, ValueError):
+        return "a value nested too deep to show"
+
+
+def _shown(name: str) -> str:
+    """A name from the file as a message can carry it (escaped when it holds control characters)."""
+    return name if name.isprintable() else repr(name)
+
+
+def _unreadable(data: Any) -> Iterator[tuple[str, str]]:
+    """(where, why) for each string in the file, or field name, that no database can store, and
+    each place nested deeper than MAX_DEPTH."""
+    too_deep: set[str] = set()
+    for where, value, depth in _walk(data):
+        if depth > MAX_DEPTH:
+            if where not in too_deep:
+                too_deep.add(where)
+                yield where, f"nested more than {MAX_DEPTH} levels deep"
+        elif isinstance(value, str) and (why := unstorable_because(value)):
+            yield where, why
+        elif isinstance(value, dict):
+            for name in value:
+                if why := unstorable_because(name):
+                    yield f"{where}: {_shown(name)}", f"the field name {why}"
+
+
+def _walk(data: Any) -> Iterator[tuple[str, Any, int]]:
+    """Every value in a parsed file, in file order, with where it is (as the errors name it) and
+    how deep. Iterative: a deeply nested file must not take the reader down with it."""
+    # (where, the entry it belongs to, the field it is in, value, depth)
+    stack: list[tuple[str, str, str, Any, int]] = [("file", "", "", data, 0)]
+    while stack:
+        where, entry, field_name, value, depth = stack.pop()
+        yield where, value, depth
+        children: list[tuple[str, str, str, Any, int]] = []
+        if isinstance(value, dict):
+            children = [
+                (f"{where}: {_shown(str(name))}", where, str(name), item, depth + 1)
+                for name, item in value.items()
+            ]
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                children.append(
+                    (_item_where(where, entry, field_name, index, item), entry, field_name, item, depth + 1)
+                )
+        stack.extend(reversed(children))
+
+
+def _item_where(where: str, entry: str, field_name: str, index: int, item: Any) -> str:
+    if isinstance(item, dict):  # an entry: brands[0] 'acme-air', issues[1] 'x': responses[0] 'y'
+        named = _where(field_name, index, item)
+        return named if entry in ("", "file") else f"{entry}: {named}"
+    if isinstance(item, list):  # lists within lists are the field's problem as a whole
+        return where
+    return f"{where}[{index}]"
+
+
+def _deep_where(text: str) -> str:
+    """Where a file too deep for the JSON reader first goes deeper than MAX_DEPTH, found by
+    reading its brackets (entries are named by position: their keys may not be read yet)."""
+    # One frame per open container: [bracket, key or index]; keys of objects, indexes of lists.
+    frames: list[list[Any]] = []
+    expecting_key = False
+    for token in _JSON_TOKEN.finditer(text):
+        mark = token.group()
+        if mark in "[{":
+            if len(frames) >= MAX_DEPTH:
+                break
+            frames.append([mark, None if mark == "{" else 0])
+            expecting_key = mark == "{"
+        elif mark in "]}":
+            if frames:
+                frames.pop()
+            expecting_key = False
+        elif mark == ",":
+            if frames and frames[-1][0] == "[":
+                frames[-1][1] += 1
+            expecting_key = bool(frames) and frames[-1][0] == "{"
+        elif mark.startswith('"') and expecting_key and frames:
+            try:
+                frames[-1][1] = str(json.loads(mark))
+            except ValueError:
+                frames[-1][1] = "?"
+            expecting_key = False
+    where, entry, field_name = "file", "", ""
+    for position, (bracket, step) in enumerate(frames):
+        inner = frames[position + 1][0] if position + 1 < len(frames) else "["
+        if bracket == "{" and step is not None:
+            entry, field_name, where = where, step, f"{where}: {_shown(step)}"
+        elif bracket == "[" and inner == "{":
+            named = f"{field_name}[{step}]"
+            where = named if entry in ("", "file") else f"{entry}: {named}"
+    return where
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -400,10 +563,14 @@ class _Importer:
         return issue
 
     def _examples(self, where: str, issue: Issue, texts: list[str]) -> None:
-        existing = {example.text: example for example in issue.examples.all()}
-        wanted = [text.strip() for text in texts]
-        for index, text in enumerate(wanted):
-            example = existing.get(text)
+        # Matched but for spaces: the file's repeats are merged (see _check_examples), and a
+        # phrasing the library holds with other spacing is the same example.
+        existing = {phrasing_key(example.text): example for example in issue.examples.all()}
+        wanted: dict[str, tuple[int, str]] = {}
+        for index, text in enumerate(texts):
+            wanted.setdefault(phrasing_key(text), (index, text.strip()))
+        for key, (index, text) in wanted.items():
+            example = existing.get(key)
             e_where = f"{where}: examples[{index}]"
             if example is None:
                 self.changes.append(f"+ example of {issue.key}: {text[:60]!r}")
@@ -419,9 +586,9 @@ class _Importer:
                     ),
                 )
         if self.prune:
-            for text, example in existing.items():
-                if text not in wanted and example.status == Example.Status.ACTIVE:
-                    self.changes.append(f"- example of {issue.key}: {text[:60]!r} retired")
+            for key, example in existing.items():
+                if key not in wanted and example.status == Example.Status.ACTIVE:
+                    self.changes.append(f"- example of {issue.key}: {example.text[:60]!r} retired")
                     services.example_retire(example=example, retired_by=self.user)
 
     def _response(self, issue: Issue, entry: dict[str, Any]) -> Response:
@@ -437,7 +604,11 @@ class _Importer:
         response = Response.objects.filter(key=entry["key"]).first()
         if response is None:
             self.changes.append(f"+ response {entry['key']} ({status})")
-            return services.response_create(key=entry["key"], status=status, created_by=self.user, **fields)
+            # A reviewed file is the one path that puts a new response straight into its status.
+            created = services.response_create(key=entry["key"], created_by=self.user, **fields)
+            if status != created.status:
+                services.response_set_status(response=created, to_status=status, user=self.user)
+            return created
         content_changed = self._note("response", response, fields)
         if status != Response.Status.APPROVED:
             # Leave approved before the new words land: only an approval checks that they fit.

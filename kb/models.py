@@ -28,6 +28,11 @@ language_validator = RegexValidator(
 class TimeStamped(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Optimistic concurrency: kb.services adds one on every write and refuses a writer who read an
+    # older version (the API's ETag and If-Match, the admin form's hidden field).
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Goes up by one on every saved change."
+    )
 
     class Meta:
         abstract = True

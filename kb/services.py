@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_slug
 from django.db import models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
 from kb.models import Brand, Example, Issue, Response, Tag
@@ -39,6 +41,72 @@ RESPONSE_CONTENT_FIELDS = ("key", "issue", "channel", "text", "language", "valid
 ISSUE_FIELDS = ("key", "brand", "title", "description", "private_channel", "is_active")
 EXAMPLE_FIELDS = ("issue", "text", "source", "status")
 BRAND_FIELDS = ("key", "name", "handle")
+# What a new response may start as; approval always follows a review.
+CREATE_STATUSES = (Status.DRAFT, Status.IN_REVIEW)
+# Bookkeeping a history diff leaves out when it says what someone changed.
+NOT_CHANGES = ("version", "created_at", "updated_at", "approved_at", "approved_by")
+
+Row = TypeVar("Row", Brand, Issue, Example, Response)
+
+
+class LibraryConflict(ValidationError):
+    """The write does not fit the row as it stands now (the API answers 409)."""
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+class StaleVersion(LibraryConflict):
+    """Someone saved the row after the writer read it: their write is refused, never merged.
+    Names who made the latest change, when, and what changed since the writer's version."""
+
+    def __init__(self, row: Brand | Issue | Example | Response, expected: int) -> None:
+        self.row = row
+        self.expected = expected
+        self.current: int = row.version
+        latest = row.history.first()  # type: ignore[union-attr]
+        user = latest.history_user if latest is not None else None
+        self.changed_by_username = user.get_username() if user is not None else None
+        self.changed_by = (user.get_full_name() or user.get_username()) if user is not None else None
+        self.changed_at: datetime = latest.history_date if latest is not None else row.updated_at
+        self.changes = _changes_since(row, expected, latest)
+        noun = row._meta.verbose_name
+        name = getattr(row, "key", None) or f"{noun} {row.pk}"
+        who = self.changed_by or "the command line"
+        fields = ", ".join(change.field for change in self.changes)
+        message = (
+            f"{name}: {who} changed this {noun} at "
+            f"{timezone.localtime(self.changed_at):%Y-%m-%d %H:%M %Z} (now version {self.current}, "
+            f"you had version {expected})" + (f": {fields}" if fields else "") + ". "
+            "Nothing was saved; start again from their version."
+        )
+        super().__init__({"version": ValidationError(message, code="stale")})
+
+
+def _changes_since(row: models.Model, version: int, latest: Any) -> list[Change]:
+    """What the history says changed between the writer's version and now."""
+    if latest is None:
+        return []
+    seen = row.history.filter(version=version).first()  # type: ignore[attr-defined]
+    if seen is None or seen.pk == latest.pk:
+        return []
+    delta = latest.diff_against(seen, excluded_fields=NOT_CHANGES)
+    return [Change(change.field, change.old, change.new) for change in delta.changes]
+
+
+def _lock(row: Row, expected_version: int | None) -> None:
+    """Re-read the row under a lock held to the end of the transaction, so what a write decides
+    from it (a response's status above all) is what is stored, and refuse a writer who read an
+    older version than the one stored."""
+    if row.pk is None:
+        return
+    row.refresh_from_db(from_queryset=type(row)._default_manager.select_for_update())
+    if expected_version is not None and row.version != expected_version:
+        raise StaleVersion(row, expected_version)
 
 
 def can_approve(user: User | None) -> bool:
@@ -94,21 +162,58 @@ def brand_create(
 
 @transaction.atomic
 def brand_update(
-    *, brand: Brand, members: Iterable[Account] | None = None, updated_by: User | None = None, **fields: Any
+    *,
+    brand: Brand,
+    members: Iterable[Account] | None = None,
+    updated_by: User | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> Brand:
     """Edit a brand; ``members`` (when given) replaces who serves it. Who serves a brand changes
     what they see, never what is suggested, so only the brand's own fields announce a change.
     Only someone who serves every brand changes who serves one: a member who left their only
-    brand would otherwise see every brand."""
+    brand would otherwise see every brand. Raises StaleVersion when ``expected_version`` is not
+    the stored one."""
+    _lock(brand, expected_version)
     _check_serves(updated_by, brand)
-    if members is not None and set(members) != set(brand.members.all()):
+    members_change = members is not None and set(members) != set(brand.members.all())
+    if members_change:
         _check_serves(updated_by, None)
-    if _assign(brand, fields, BRAND_FIELDS):
-        _save(brand, user=updated_by, reason="edited")
+    changed = _assign(brand, fields, BRAND_FIELDS)
+    if changed or members_change:
+        _save(
+            brand, user=updated_by, reason="edited " + ", ".join([*changed, *(["members"] * members_change)])
+        )
+    if changed:
         library_announce_change(brand.issues.values_list("id", flat=True))
-    if members is not None:
+    if members_change and members is not None:
         brand.members.set(members)
     return brand
+
+
+@transaction.atomic
+def brand_delete(
+    *, brand: Brand, deleted_by: User | None = None, expected_version: int | None = None
+) -> None:
+    """Delete a brand nothing refers to any more (its history stays). Only someone who serves
+    every brand deletes one: a member who deleted their only brand would then see every brand.
+    Raises LibraryConflict while issues, mentions or anything else still name it."""
+    _lock(brand, expected_version)
+    _check_serves(deleted_by, None)
+    if brand.issues.exists():
+        raise LibraryConflict(
+            f"Brand {brand.key!r} still has issues; retire or move them first.", code="in_use"
+        )
+    if _real(deleted_by) is not None:
+        brand._history_user = deleted_by  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            brand.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        kinds = sorted({str(row._meta.verbose_name_plural) for row in exc.args[1]})
+        raise LibraryConflict(
+            f"Brand {brand.key!r} still has {', '.join(kinds)}; it stays.", code="in_use"
+        ) from None
 
 
 # ---- issues -----------------------------------------------------------------------------------
@@ -142,9 +247,16 @@ def issue_create(
 
 @transaction.atomic
 def issue_update(
-    *, issue: Issue, updated_by: User | None = None, tags: Iterable[str] | None = None, **fields: Any
+    *,
+    issue: Issue,
+    updated_by: User | None = None,
+    tags: Iterable[str] | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> Issue:
-    """Change an issue's fields (and, when given, its tags). Unchanged values write nothing."""
+    """Change an issue's fields (and, when given, its tags). Unchanged values write nothing.
+    Raises StaleVersion when ``expected_version`` is not the stored one."""
+    _lock(issue, expected_version)
     _check_serves(updated_by, issue.brand)
     changed = _assign(issue, fields, ISSUE_FIELDS)
     _check_serves(updated_by, issue.brand)  # moved to another brand
@@ -153,6 +265,14 @@ def issue_update(
     if _real(updated_by) is not None:
         # The history row a tag change writes (through m2m_changed) must name who made it.
         issue._history_user = updated_by  # type: ignore[attr-defined]
+    if (
+        tags is not None
+        and not changed
+        and _tag_names(tags) != set(issue.tags.values_list("name", flat=True))
+    ):
+        # Tags alone: count the version before the history row the tag change writes.
+        issue.version += 1
+        Issue.objects.filter(pk=issue.pk).update(version=issue.version, updated_at=timezone.now())
     if tags is not None and issue_set_tags(issue=issue, tags=tags):
         changed.append("tags")
     if changed:
@@ -160,17 +280,36 @@ def issue_update(
     return issue
 
 
-def issue_retire(*, issue: Issue, retired_by: User | None = None) -> Issue:
+def issue_retire(
+    *, issue: Issue, retired_by: User | None = None, expected_version: int | None = None
+) -> Issue:
     """Retire an issue: it stays in the library, with its history, but is never suggested."""
-    return issue_update(issue=issue, updated_by=retired_by, is_active=False)
+    return issue_update(
+        issue=issue, updated_by=retired_by, expected_version=expected_version, is_active=False
+    )
 
 
-def issue_restore(*, issue: Issue, restored_by: User | None = None) -> Issue:
-    return issue_update(issue=issue, updated_by=restored_by, is_active=True)
+def issue_restore(
+    *, issue: Issue, restored_by: User | None = None, expected_version: int | None = None
+) -> Issue:
+    return issue_update(
+        issue=issue, updated_by=restored_by, expected_version=expected_version, is_active=True
+    )
 
 
 def issue_set_tags(*, issue: Issue, tags: Iterable[str]) -> bool:
     """Make the issue's tags exactly `tags`; returns whether anything changed."""
+    wanted = _tag_names(tags)
+    current = set(issue.tags.values_list("name", flat=True))
+    if wanted == current:
+        return False
+    issue._change_reason = "edited tags"  # type: ignore[attr-defined]
+    issue.tags.set([Tag.objects.get_or_create(name=name)[0] for name in sorted(wanted)])
+    return True
+
+
+def _tag_names(tags: Iterable[str]) -> set[str]:
+    """Tag names as they are stored; ValidationError naming `tags` for one that is not a slug."""
     wanted = {name.strip().lower() for name in tags if name.strip()}
     for name in wanted:
         try:
@@ -178,12 +317,7 @@ def issue_set_tags(*, issue: Issue, tags: Iterable[str]) -> bool:
         except ValidationError:
             message = f"'{name}' is not a valid tag (letters, digits, - and _)."
             raise ValidationError({"tags": message}) from None
-    current = set(issue.tags.values_list("name", flat=True))
-    if wanted == current:
-        return False
-    issue._change_reason = "edited tags"  # type: ignore[attr-defined]
-    issue.tags.set([Tag.objects.get_or_create(name=name)[0] for name in sorted(wanted)])
-    return True
+    return wanted
 
 
 # ---- examples ---------------------------------------------------------------------------------
@@ -225,7 +359,12 @@ def example_propose(*, issue: Issue, text: str, proposed_by: User | None = None)
     return example
 
 
-def example_update(*, example: Example, updated_by: User | None = None, **fields: Any) -> Example:
+@transaction.atomic
+def example_update(
+    *, example: Example, updated_by: User | None = None, expected_version: int | None = None, **fields: Any
+) -> Example:
+    """Edit an example. Raises StaleVersion when ``expected_version`` is not the stored one."""
+    _lock(example, expected_version)
     previous_issue_id = example.issue_id
     _check_serves(updated_by, example.issue.brand)
     if "text" in fields:
@@ -238,8 +377,15 @@ def example_update(*, example: Example, updated_by: User | None = None, **fields
     return example
 
 
-def example_retire(*, example: Example, retired_by: User | None = None) -> Example:
-    return example_update(example=example, updated_by=retired_by, status=Example.Status.RETIRED)
+def example_retire(
+    *, example: Example, retired_by: User | None = None, expected_version: int | None = None
+) -> Example:
+    return example_update(
+        example=example,
+        updated_by=retired_by,
+        expected_version=expected_version,
+        status=Example.Status.RETIRED,
+    )
 
 
 # ---- responses --------------------------------------------------------------------------------
@@ -257,7 +403,17 @@ def response_create(
     status: str = Status.DRAFT,
     created_by: User | None = None,
 ) -> Response:
-    """Create a response. Only an editor may create one directly as approved."""
+    """Create a response, as a draft or in review: like any other, it is approved only after a
+    review. Only the command line (no user: fixtures, a reviewed library file) puts a new
+    response straight into another status."""
+    if created_by is not None and status not in CREATE_STATUSES:
+        raise ValidationError(
+            {
+                "status": f"{key}: a new response starts as a draft or in review; create it, "
+                "then submit it for review and approve it."
+            },
+            code="invalid_transition",
+        )
     _check_serves(created_by, issue.brand)
     response = Response(
         issue=issue,
@@ -280,13 +436,21 @@ def response_create(
 
 @transaction.atomic
 def response_update(
-    *, response: Response, updated_by: User | None = None, status: str | None = None, **fields: Any
+    *,
+    response: Response,
+    updated_by: User | None = None,
+    status: str | None = None,
+    expected_version: int | None = None,
+    **fields: Any,
 ) -> Response:
     """Edit a response and, when `status` is given, move it through the lifecycle.
 
     Editing the content of an approved response sends it back to review unless the editor may
-    approve it, so agents are never shown words no editor has read.
+    approve it, so agents are never shown words no editor has read. The row is re-read under a
+    lock first: an edit racing a retirement leaves it retired. Raises StaleVersion when
+    ``expected_version`` is not the stored one.
     """
+    _lock(response, expected_version)
     if status == response.status:
         # A client sending the whole object back restates the status; that is no status change.
         status = None
@@ -309,12 +473,18 @@ def response_update(
     return response
 
 
-def response_transition(*, response: Response, to_status: str, user: User | None = None) -> Response:
+@transaction.atomic
+def response_transition(
+    *, response: Response, to_status: str, user: User | None = None, expected_version: int | None = None
+) -> Response:
     """Move a response one step through draft -> in_review -> approved -> retired.
 
-    Raises ValidationError for a step the lifecycle does not have (a retired response never
-    becomes approved without review) and PermissionDenied when a non-editor approves.
+    The step is decided from the row as stored, re-read under a lock, never from a copy read
+    earlier. Raises ValidationError for a step the lifecycle does not have (a retired response
+    never becomes approved without review), PermissionDenied when a non-editor approves and
+    StaleVersion when ``expected_version`` is not the stored one.
     """
+    _lock(response, expected_version)
     step = TRANSITIONS.get((response.status, to_status))
     if to_status not in Status.values:
         raise ValidationError(
@@ -340,10 +510,12 @@ def response_transition(*, response: Response, to_status: str, user: User | None
     return response
 
 
+@transaction.atomic
 def response_set_status(*, response: Response, to_status: str, user: User | None = None) -> Response:
     """Put a response straight into a status, as a reviewed library file does. Approval still
     takes an editor and a reply that fits, and a retired response never goes straight back to
     approved."""
+    _lock(response, None)
     if to_status == Status.APPROVED and response.status == Status.RETIRED:
         raise ValidationError(
             {
@@ -363,24 +535,53 @@ def response_set_status(*, response: Response, to_status: str, user: User | None
     return response
 
 
-def response_submit(*, response: Response, user: User | None = None) -> Response:
-    return response_transition(response=response, to_status=Status.IN_REVIEW, user=user)
+def response_submit(
+    *, response: Response, user: User | None = None, expected_version: int | None = None
+) -> Response:
+    return response_transition(
+        response=response, to_status=Status.IN_REVIEW, user=user, expected_version=expected_version
+    )
 
 
-def response_approve(*, response: Response, approved_by: User | None = None) -> Response:
-    return response_transition(response=response, to_status=Status.APPROVED, user=approved_by)
+def response_approve(
+    *, response: Response, approved_by: User | None = None, expected_version: int | None = None
+) -> Response:
+    return response_transition(
+        response=response, to_status=Status.APPROVED, user=approved_by, expected_version=expected_version
+    )
 
 
-def response_retire(*, response: Response, retired_by: User | None = None) -> Response:
-    return response_transition(response=response, to_status=Status.RETIRED, user=retired_by)
+def response_withdraw(
+    *, response: Response, withdrawn_by: User | None = None, expected_version: int | None = None
+) -> Response:
+    """Take an approved (or in review) response back to draft."""
+    return response_transition(
+        response=response, to_status=Status.DRAFT, user=withdrawn_by, expected_version=expected_version
+    )
 
 
-def response_revert(*, response: Response, history_id: int, reverted_by: User | None = None) -> Response:
+def response_retire(
+    *, response: Response, retired_by: User | None = None, expected_version: int | None = None
+) -> Response:
+    return response_transition(
+        response=response, to_status=Status.RETIRED, user=retired_by, expected_version=expected_version
+    )
+
+
+def response_revert(
+    *,
+    response: Response,
+    history_id: int,
+    reverted_by: User | None = None,
+    expected_version: int | None = None,
+) -> Response:
     """Bring back the content a response had in an earlier version. Its status is not reverted:
     the lifecycle decides that, as for any other edit."""
     version = response.history.get(history_id=history_id)
     content = {field: getattr(version.instance, field) for field in RESPONSE_CONTENT_FIELDS}
-    return response_update(response=response, updated_by=reverted_by, **content)
+    return response_update(
+        response=response, updated_by=reverted_by, expected_version=expected_version, **content
+    )
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -430,6 +631,8 @@ def _assign(instance: models.Model, fields: dict[str, Any], allowed: tuple[str, 
 
 def _save(instance: models.Model, *, user: User | None, reason: str) -> None:
     instance.full_clean()
+    if not instance._state.adding:
+        instance.version += 1  # type: ignore[attr-defined]
     if _real(user) is not None:
         instance._history_user = user  # type: ignore[attr-defined]
     instance._change_reason = reason  # type: ignore[attr-defined]

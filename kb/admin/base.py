@@ -4,7 +4,7 @@ history with a revert that goes through them too, and no hard deletes."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,7 +12,7 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -210,7 +210,7 @@ class ServiceModelForm(forms.ModelForm):
         current version: the editor's own changes stay on it, and saving once more, having seen
         theirs, is a decision rather than an accident."""
         self.add_error(None, stale_message(stale))
-        data = self.data.copy()
+        data = cast(QueryDict, self.data).copy()
         data[self.add_prefix("version")] = str(stale.current)
         self.data = data
 

@@ -295,9 +295,15 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
             raise Http404
         if not self.has_change_permission(request, response):
             raise PermissionDenied
+        version = request.POST.get("version", "")
         try:
             with transaction.atomic():
-                services.response_transition(response=response, to_status=to_status, user=request.user)
+                services.response_transition(
+                    response=response,
+                    to_status=to_status,
+                    user=request.user,
+                    expected_version=int(version) if version.isdigit() else None,
+                )
         except (ValidationError, PermissionDenied) as exc:
             self.message_user(request, " ".join(error_lines(exc)), messages.ERROR)
         else:

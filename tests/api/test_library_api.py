@@ -146,21 +146,26 @@ def test_issue_put_and_patch_update_fields_and_tags(library, editor_client):
     assert list(issue.tags.values_list("name", flat=True)) == ["accounts"]
 
 
-def test_response_created_approved_by_an_editor_is_suggested(library, editor_client, agent_client):
+def test_response_created_in_review_and_approved_by_an_editor_is_suggested(
+    library, editor_client, agent_client
+):
     answer = editor_client.post(
         "/api/v1/responses/",
         {
             "key": "cancelled-flight-twitter",
             "issue": "cancelled-flight",
             "channel": "twitter",
-            "status": "approved",
+            "status": "in_review",
             "text": "So sorry {{ customer_name|default:'there' }}! DM us to rebook. ^{{ agent_initials }}",
         },
         format="json",
     )
-
     assert answer.status_code == 201, answer.json()
-    assert (answer.json()["status"], answer.json()["approved_by"]) == ("approved", "edith")
+    approved = editor_client.patch(
+        f"/api/v1/responses/{answer.json()['id']}/", {"status": "approved"}, format="json"
+    )
+
+    assert (approved.json()["status"], approved.json()["approved_by"]) == ("approved", "edith")
     assert suggested_responses(agent_client)[0] == "cancelled-flight-twitter"
 
 
@@ -178,7 +183,7 @@ def test_author_may_write_a_draft_but_not_approve(library, author_client):
 
     assert draft.status_code == 201 and draft.json()["status"] == "draft"
     assert draft.json()["created_by"] == "arthur"
-    assert approved.status_code == 403
+    assert approved.status_code == 400 and "status" in approved.json()
     assert not Response.objects.filter(key="wifi-approved").exists()
 
 
