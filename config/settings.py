@@ -7,6 +7,7 @@ The README lists every variable and what production needs.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,7 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens, stored hashed
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -133,6 +134,13 @@ MEDIA_ROOT = VAR_DIR / "media"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# API tokens (`manage.py drf_create_token USERNAME`): only a SHA-512 hash is stored. An
+# integration's token lasts until replaced, unless CARELINE_TOKEN_TTL_HOURS sets a lifetime.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=envint("CARELINE_TOKEN_TTL_HOURS", 0)) or None,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 if not DEBUG:
     SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -140,7 +148,7 @@ if not DEBUG:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",  # Authorization: Token KEY
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

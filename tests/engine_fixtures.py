@@ -17,9 +17,9 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import token_create
 from kb import services
 from kb.models import Brand, Example, Issue, Response
 from suggestions import serving
@@ -262,9 +262,8 @@ def library(unindexed_library) -> Library:
 
 
 def api_client_for(user) -> APIClient:
-    token, _ = Token.objects.get_or_create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)}")
     return client
 
 

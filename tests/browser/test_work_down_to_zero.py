@@ -7,8 +7,8 @@ import json
 import urllib.request
 
 from playwright.sync_api import expect
-from rest_framework.authtoken.models import Token
 
+from accounts.services import token_create
 from console.models import Mention
 from tests.browser.conftest import screenshot, sign_in
 
@@ -31,7 +31,7 @@ def push(live_server, token: str, mention: dict) -> int:
 
 
 def test_pushed_mentions_are_worked_down_to_zero(page, live_server, library, agent, editor):
-    token = Token.objects.create(user=editor).key
+    token = token_create(user=editor)
     assert [push(live_server, token, mention) for mention in PUSHED] == [201, 201]
     assert push(live_server, token, PUSHED[0]) == 200  # pushed again: nothing changes
     sign_in(page, live_server, "sam")

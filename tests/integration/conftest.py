@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts.services import token_create
 from config.celery_app import app as celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def worker(real_services, tmp_path):
 def api(editor):
     """The API as an editor, by token."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=editor).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=editor)}")
     return client
 
 
