@@ -4,11 +4,14 @@ A version is a directory ``<version>/`` holding ``index.faiss``, ``meta.json`` a
 the caller saves with it (such as the ranking head fitted on its vectors). Object stores
 cannot rename a directory, so instead of writing to a temporary directory and renaming it,
 ``meta.json`` is written last and its presence marks a complete version: readers never load a
-half-written one. Versions are never overwritten.
+half-written one. Versions are never overwritten. A write that fails (a full disk) removes what
+it wrote; one that dies with its process leaves an incomplete directory, which prune() removes
+once it is WRITE_GRACE old.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import json
@@ -91,15 +94,20 @@ class IndexStore:
         index_name, meta_name = f"{version}/{INDEX_FILE}", f"{version}/{META_FILE}"
         if storage.exists(index_name) or storage.exists(meta_name):
             raise FileExistsError(f"index version {version} already exists")
-        written = []
+        written: list[str] = []
         try:
-            for name, body in [(INDEX_FILE, data), *attachments.items()]:
-                _save_new(storage, f"{version}/{name}", body)
+            for name, body in [(INDEX_FILE, data), *attachments.items(), (META_FILE, meta_bytes)]:
                 written.append(f"{version}/{name}")
-            _save_new(storage, meta_name, meta_bytes)
+                _save_new(storage, written[-1], body)
+        except FileExistsError:
+            # Another writer's file: leave it, and its directory, alone.
+            _delete_all_quietly(storage, written[:-1])
+            raise
         except BaseException:
-            for name in written:
-                _delete_quietly(storage, name)
+            # A failed save (a full disk) may leave part of its file behind.
+            _delete_all_quietly(storage, written)
+            with contextlib.suppress(OSError):
+                _delete_quietly(storage, version, directory=True)
             raise
         return full_meta
 
@@ -240,6 +248,13 @@ def _save_new(storage: Storage, name: str, data: bytes) -> None:
         # The storage picked another name because ``name`` appeared meanwhile: undo and refuse.
         _delete_quietly(storage, saved)
         raise FileExistsError(f"{name} was created concurrently by another writer")
+
+
+def _delete_all_quietly(storage: Storage, names: list[str]) -> None:
+    """Best effort, so that the error that made the caller clean up is the one reported."""
+    for name in names:
+        with contextlib.suppress(OSError):
+            _delete_quietly(storage, name)
 
 
 def _version_dirs(storage: Storage) -> list[str]:

@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from kb.selectors import SearchableText, library_searchable_texts
 from suggestions.embedder import configured_model_name, get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
-from suggestions.models import ActiveIndex, IndexVersion
+from suggestions.models import ActiveIndex, IndexRebuildRequest, IndexVersion
 from suggestions.ranking import calibration_fit, head_fit
 from suggestions.text import normalize_mention
 from suggestions.vector_index import VectorIndex
@@ -35,6 +40,12 @@ HEAD_FILE = "head.npz"
 RECALIBRATE_MIN_CHANGES = 20
 RECALIBRATE_SHARE = 0.05
 _ACTIVATION_ATTEMPTS = 3
+# A rebuild that is running touches its request this often; one untouched for REBUILD_LOST_AFTER
+# lost its worker. One nobody started within REBUILD_QUEUE_GRACE lost its message.
+REBUILD_HEARTBEAT_SECONDS = 5.0
+REBUILD_LOST_AFTER = timedelta(seconds=30)
+REBUILD_QUEUE_GRACE = timedelta(minutes=2)
+REBUILD_MAX_ATTEMPTS = 5
 
 
 def vector_id(item: SearchableText) -> int:
@@ -95,6 +106,112 @@ def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
     )
     assert version is not None  # a full rebuild never yields to a concurrent writer
     return version
+
+
+def index_rebuild_request(*, requested_by: Any = None) -> IndexRebuildRequest:
+    """Record that a full rebuild is wanted, or return the one already waiting to start (it will
+    read the library as it is then). The caller queues ``index_rebuild_task`` with its id; if
+    that message is lost, or the worker dies running it, index_rebuild_requests_lost() finds it."""
+    with transaction.atomic():
+        waiting = (
+            IndexRebuildRequest.objects.select_for_update()
+            .filter(finished_at=None, started_at=None)
+            .order_by("requested_at")
+            .first()
+        )
+        if waiting is not None:
+            return waiting
+        request = IndexRebuildRequest(requested_by=requested_by)
+        request.full_clean()
+        request.save()
+        return request
+
+
+def index_rebuild_requested(*, request_id: int, worker: str) -> IndexVersion | None:
+    """Run the rebuild of request ``request_id`` on ``worker`` (a Celery node name) and mark it
+    done. None, and nothing done, when it is done already or another worker is running it (a
+    message delivered twice: a broker hands a dead worker's message out again later)."""
+    with transaction.atomic():
+        request = IndexRebuildRequest.objects.select_for_update().filter(pk=request_id).first()
+        now = timezone.now()
+        if request is None or request.finished_at is not None:
+            return None
+        if (
+            request.started_at is not None
+            and request.heartbeat_at
+            and request.heartbeat_at > now - REBUILD_LOST_AFTER
+        ):
+            return None
+        request.started_at = request.heartbeat_at = now
+        request.started_by = worker
+        request.attempts += 1
+        request.save(update_fields=["started_at", "heartbeat_at", "started_by", "attempts"])
+    try:
+        with _heartbeat(request_id):
+            version = index_rebuild()
+    except BaseException:
+        _rebuild_requests_release([request_id])  # the task's retry starts it again at once
+        raise
+    IndexRebuildRequest.objects.filter(pk=request_id).update(finished_at=timezone.now(), version=version)
+    return version
+
+
+def index_rebuild_requests_lost(*, restarted_worker: str | None = None) -> list[int]:
+    """The unfinished rebuild requests to queue again, oldest first: those no worker started
+    within REBUILD_QUEUE_GRACE of being queued, those whose worker stopped touching them
+    REBUILD_LOST_AFTER ago, and, given ``restarted_worker`` (the node name of a worker that has
+    just started), those that node was running: they died with its previous run. Each is marked
+    queued again; one that failed REBUILD_MAX_ATTEMPTS times is closed instead."""
+    now = timezone.now()
+    lost = Q(started_at=None, queued_at__lt=now - REBUILD_QUEUE_GRACE) | Q(
+        started_at__isnull=False, heartbeat_at__lt=now - REBUILD_LOST_AFTER
+    )
+    if restarted_worker:
+        lost |= Q(started_at__isnull=False, started_by=restarted_worker)
+    with transaction.atomic():
+        pending = IndexRebuildRequest.objects.select_for_update().filter(lost, finished_at=None)
+        found = list(pending.order_by("requested_at").values_list("pk", "attempts"))
+        ids = [pk for pk, attempts in found if attempts < REBUILD_MAX_ATTEMPTS]
+        given_up = [pk for pk, attempts in found if attempts >= REBUILD_MAX_ATTEMPTS]
+        _rebuild_requests_release(ids)
+        IndexRebuildRequest.objects.filter(pk__in=given_up).update(finished_at=now)
+    for pk in ids:
+        logger.warning(
+            "Index rebuild request %s was lost on its way or with its worker; queuing it again", pk
+        )
+    for pk in given_up:
+        logger.error("Index rebuild request %s failed %s times; not trying again", pk, REBUILD_MAX_ATTEMPTS)
+    return ids
+
+
+def _rebuild_requests_release(ids: list[int]) -> None:
+    IndexRebuildRequest.objects.filter(pk__in=ids).update(
+        started_at=None, heartbeat_at=None, started_by="", queued_at=timezone.now()
+    )
+
+
+@contextmanager
+def _heartbeat(request_id: int) -> Iterator[None]:
+    """Touch the request every REBUILD_HEARTBEAT_SECONDS while the body runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(REBUILD_HEARTBEAT_SECONDS):
+                try:
+                    IndexRebuildRequest.objects.filter(pk=request_id).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    logger.warning("Could not touch index rebuild request %s", request_id, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"index-rebuild-{request_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def index_sync() -> IndexVersion:
@@ -203,7 +320,7 @@ def _save_and_activate(
         )
         pointer.version = version
         pointer.save()
-    transaction.on_commit(lambda: _prune_old_versions(store))
+    transaction.on_commit(index_versions_prune)
     logger.info("Index %s active: %s vectors (+%s -%s)", name, meta["count"], added, removed)
     return version
 
@@ -228,9 +345,17 @@ def _calibration_for(
     return {**calibration.as_dict(), "changes_since": 0} if calibration is not None else None
 
 
-def _prune_old_versions(store: IndexStore) -> None:
-    """Delete versions older than the last few activated ones. Newer files are kept even when
-    not activated: they may belong to a writer that is about to activate them."""
+def index_versions_prune() -> list[str]:
+    """Delete the saved versions no process needs any more and return their names.
+
+    Kept: the active version, the last KEEP_VERSIONS activated ones, and every complete version
+    newer than those (a writer may be about to activate it). An incomplete version (a write that
+    failed or died) goes once it is WRITE_GRACE old; a younger one may still be being written.
+    """
+    store = IndexStore()
     recent = list(IndexVersion.objects.values_list("version", flat=True)[:KEEP_VERSIONS])
-    if recent:
-        store.prune(keep=[name for name in store.versions() if name >= min(recent)])
+    active = active_version()
+    keep = {*recent, *([active.version] if active else [])}
+    oldest = min(recent, default="")
+    keep.update(name for name in store.versions() if name >= oldest)
+    return store.prune(keep=sorted(keep))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
@@ -165,3 +166,30 @@ class ActiveIndex(models.Model):
 
     def __str__(self) -> str:
         return f"active index: {self.version_id}"
+
+
+class IndexRebuildRequest(models.Model):
+    """A full rebuild someone asked for, kept until it is done so that a worker dying in the
+    middle of it (or a message lost on the way) does not lose it: a sweep queues it again."""
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(default=timezone.now, help_text="When it was last handed to a worker.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.CharField(max_length=200, blank=True, help_text="The worker running it.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Touched while the rebuild runs; a stale one means its worker died."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    version = models.ForeignKey(
+        IndexVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"rebuild #{self.pk} ({'done' if self.finished_at else 'pending'})"

@@ -1,5 +1,7 @@
 """The index this process serves: the active version recorded in the database, loaded once and
-swapped when another process activates a new one (checked at most every POLL_SECONDS)."""
+swapped when another process activates a new one (checked at most every POLL_SECONDS). While
+the active version cannot be read, the process keeps serving a complete older one, says so,
+and queues a repair."""
 
 from __future__ import annotations
 
@@ -10,16 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.db import transaction
 
 from suggestions.embedder import get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.indexing import HEAD_FILE, active_version
+from suggestions.models import IndexVersion
 from suggestions.ranking import Calibration, IssueHead
+from suggestions.tasks import index_sync_task
 from suggestions.vector_index import VectorIndex
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+# A version that failed to load is tried again after this long, not on every poll.
+BROKEN_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -63,41 +70,109 @@ def served_index_read(version: str) -> ServedIndex:
 
 
 class IndexHolder:
+    """The index this process serves: the active version, or, while that one cannot be read, the
+    last good one (or on a cold start the newest complete version of the same model) and why."""
+
     def __init__(self) -> None:
         self._served: ServedIndex | None = None
+        self._degraded: str | None = None
+        self._broken: dict[str, tuple[float, IndexUnavailable]] = {}
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
     def get(self) -> ServedIndex:
         """The active index, reloaded if another process activated a newer one. Raises
-        IndexUnavailable when there is none or it cannot be read."""
+        IndexUnavailable when there is none or no version can be read."""
+        return self.state()[0]
+
+    def state(self) -> tuple[ServedIndex, str | None]:
+        """The index served and, when it is not the active version, why not."""
         served = self._served
         if served is not None and time.monotonic() - self._checked_at < POLL_SECONDS:
-            return served
-        with self._lock:
-            version = active_version()
-            self._checked_at = time.monotonic()
-            if version is None:
-                self._served = None
-                raise IndexUnavailable("No index has been built yet; run `manage.py rebuild_index`.")
-            if self._served is None or self._served.version != version.version:
-                try:
-                    served = served_index_read(version.version)
-                except IndexUnavailable as exc:
-                    if self._served is None:
-                        raise
-                    # Keep answering from the last good version instead of failing once per poll.
-                    logger.warning(
-                        "Index %s unusable (%s); still serving %s", version.version, exc, self._served.version
-                    )
-                    return self._served
-                self._served = served
-            return self._served
+            return served, self._degraded
+        repair = False
+        try:
+            with self._lock:
+                version = active_version()
+                self._checked_at = time.monotonic()
+                if version is None:
+                    self._served = self._degraded = None
+                    raise IndexUnavailable("No index has been built yet; run `manage.py rebuild_index`.")
+                if self._served is None or self._served.version != version.version:
+                    repair = version.version not in self._broken  # once per damaged version
+                    try:
+                        self._served = self._read(version.version)
+                    except IndexUnavailable as exc:
+                        if self._served is None:
+                            self._served = self._newest_complete(exc, besides=version.version)
+                        self._degraded = (
+                            f"serving {self._served.version} because the active version "
+                            f"{version.version} cannot be read: {exc}"
+                        )
+                    else:
+                        self._degraded, repair = None, False
+                return self._served, self._degraded
+        finally:
+            if repair:
+                _repair_queue()
 
     def forget(self) -> None:
         with self._lock:
-            self._served = None
+            self._served = self._degraded = None
+            self._broken.clear()
             self._checked_at = 0.0
+
+    def _read(self, version: str) -> ServedIndex:
+        """served_index_read(), remembering a failure for BROKEN_RETRY_SECONDS: versions are never
+        rewritten, so a damaged one stays damaged."""
+        failed = self._broken.get(version)
+        if failed is not None and time.monotonic() - failed[0] < BROKEN_RETRY_SECONDS:
+            raise type(failed[1])(*failed[1].args)
+        try:
+            served = served_index_read(version)
+        except IndexUnavailable as exc:
+            self._broken[version] = (time.monotonic(), exc)
+            logger.warning("Index %s unusable: %s", version, exc)
+            raise
+        self._broken.pop(version, None)
+        return served
+
+    def _newest_complete(self, failure: IndexUnavailable, *, besides: str) -> ServedIndex:
+        """The newest other version once activated that still reads back whole (checksums, same
+        model); raises ``failure`` when there is none."""
+        on_disk = set(IndexStore().versions())
+        for name in IndexVersion.objects.exclude(version=besides).values_list("version", flat=True):
+            if name in on_disk:
+                try:
+                    return self._read(name)
+                except IndexUnavailable:
+                    continue
+        raise failure
+
+
+def _repair_queue() -> None:
+    """Queue a sync once the current transaction commits: over a damaged active version it
+    rebuilds in full. A broker that is down is logged; the periodic sync repairs it later."""
+
+    def queue() -> None:
+        try:
+            index_sync_task.delay()
+        except Exception:
+            logger.exception("Could not queue a repair of the index; the periodic sync will")
+
+    transaction.on_commit(queue)
+
+
+def served_status() -> dict[str, Any]:
+    """What this process serves, for /readyz and the index API: status ok, degraded (serving
+    another version than the active one, with the reason) or unavailable."""
+    try:
+        served, degraded = holder.state()
+    except IndexUnavailable as exc:
+        return {"status": "unavailable", "detail": str(exc)}
+    if degraded:
+        return {"status": "degraded", "version": served.version, "detail": degraded}
+    return {"status": "ok", "version": served.version}
 
 
 holder = IndexHolder()

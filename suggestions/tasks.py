@@ -3,11 +3,22 @@ suggestions.indexing; tasks take no model instances and own their retries."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
+from typing import Any
+
+from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_ready
 
 from suggestions.embedder import get_embedder
-from suggestions.indexing import index_rebuild, index_sync
+from suggestions.indexing import (
+    index_rebuild,
+    index_rebuild_requested,
+    index_rebuild_requests_lost,
+    index_sync,
+    index_versions_prune,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
@@ -16,9 +27,24 @@ def index_sync_task() -> str:
     return index_sync().version
 
 
-@shared_task(autoretry_for=(Exception,), retry_backoff=5, max_retries=3)
-def index_rebuild_task() -> str:
-    return index_rebuild().version
+@shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=5, max_retries=3)
+def index_rebuild_task(self: Task, request_id: int | None = None) -> str | None:
+    """Rebuild in full; with ``request_id`` (an IndexRebuildRequest), that request, once."""
+    if request_id is None:
+        return index_rebuild().version
+    version = index_rebuild_requested(request_id=request_id, worker=self.request.hostname or "in-process")
+    return version.version if version else None
+
+
+@shared_task
+def index_maintain_task() -> list[int]:
+    """Queue again the rebuild requests that were lost, and delete the versions nobody needs
+    (old ones, and partial ones a failed write left behind)."""
+    lost = index_rebuild_requests_lost()
+    for request_id in lost:
+        index_rebuild_task.delay(request_id)
+    index_versions_prune()
+    return lost
 
 
 @worker_ready.connect
@@ -26,3 +52,16 @@ def index_rebuild_task() -> str:
 def load_model_before_the_first_task(**kwargs: object) -> None:
     """Load the embedding model when a worker starts, not when the first edit waits for it."""
     get_embedder()
+
+
+@worker_ready.connect
+def resume_the_rebuilds_this_worker_was_running(sender: Any = None, **kwargs: object) -> None:
+    """A worker that starts again under its old name was killed in the middle of whatever
+    rebuild its last run had started: queue it again now rather than after the broker's
+    visibility timeout (an hour) hands the unacknowledged message out again."""
+    try:
+        lost = index_rebuild_requests_lost(restarted_worker=getattr(sender, "hostname", None))
+        for request_id in lost:
+            index_rebuild_task.delay(request_id)
+    except Exception:
+        logger.exception("Could not look for rebuilds lost with this worker; the periodic sweep will")
