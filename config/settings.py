@@ -195,6 +195,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "suggestions.tasks.index_sync_task",
         "schedule": envint("CARELINE_INDEX_SYNC_SECONDS", 60),
     },
+    # Rebuilds asked for but lost (with a killed worker, or on the way); versions nobody needs.
+    "index-maintain": {
+        "task": "suggestions.tasks.index_maintain_task",
+        "schedule": envint("CARELINE_INDEX_SYNC_SECONDS", 60),
+    },
     "content-gaps": {
         "task": "insights.tasks.gaps_find_task",
         "schedule": envint("CARELINE_GAP_RUN_SECONDS", 24 * 60 * 60),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,10 +26,13 @@ from kb.models import Response
 from kb.selectors import served_rows
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
+from suggestions.indexing import index_rebuild_request
 from suggestions.models import Feedback, SuggestionRequest
 from suggestions.services import Mention, feedback_give, suggestion_create
-from suggestions.serving import holder
+from suggestions.serving import served_status
 from suggestions.tasks import index_rebuild_task
+
+logger = logging.getLogger(__name__)
 
 MAX_TEXT = 5000
 
@@ -217,7 +221,9 @@ class IndexApi(APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> ApiResponse:
-        return ApiResponse(selectors.index_status())
+        # "serving": what this process answers from, which differs from the active version
+        # while that one cannot be read.
+        return ApiResponse({**selectors.index_status(), "serving": served_status()})
 
 
 class CanRebuildIndex(permissions.BasePermission):
@@ -232,15 +238,27 @@ class IndexRebuildApi(APIView):
 
     @extend_schema(request=None, responses={202: dict})
     def post(self, request: Request) -> ApiResponse:
-        result = index_rebuild_task.delay()
+        # Recorded first: a message lost on the way, or with a worker killed running it, is
+        # queued again by the worker's sweep.
+        rebuild = index_rebuild_request(requested_by=request.user)
+        try:
+            result = index_rebuild_task.delay(rebuild.pk)
+        except Exception:
+            logger.exception("Could not queue index rebuild request %s; the sweep will", rebuild.pk)
+            return ApiResponse({"status": "queued", "request": rebuild.pk}, status=status.HTTP_202_ACCEPTED)
         return ApiResponse(
-            {"status": "done" if ran_in_process(result) else "queued", "task_id": result.id},
+            {
+                "status": "done" if ran_in_process(result) else "queued",
+                "task_id": result.id,
+                "request": rebuild.pk,
+            },
             status=status.HTTP_202_ACCEPTED,
         )
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready when the database answers and an index is loaded."""
+    """Ready when the database answers and an index is loaded (the active version, or while that
+    one cannot be read, a complete older one: "degraded", with the reason)."""
     checks: dict[str, Any] = {}
     try:
         connection.ensure_connection()
@@ -248,9 +266,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # any driver error means not ready
         checks["database"] = f"unreachable: {exc}"
     else:
-        try:
-            checks["index"] = {"status": "ok", "version": holder.get().version}
-        except IndexUnavailable as exc:
-            checks["index"] = {"status": "unavailable", "detail": str(exc)}
-    ready = checks["database"] == "ok" and checks.get("index", {}).get("status") == "ok"
+        checks["index"] = served_status()
+    # Degraded still answers: from a complete older version, while the active one is repaired.
+    ready = checks["database"] == "ok" and checks.get("index", {}).get("status") in ("ok", "degraded")
     return JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
