@@ -159,6 +159,15 @@ class MentionSerializer(serializers.ModelSerializer):
     abstained = serializers.SerializerMethodField(help_text="Nothing in the library fits (null until ready).")
     suggestions = serializers.SerializerMethodField(help_text="Ranked best first; empty when abstained.")
     suggestion_request = serializers.IntegerField(source="suggestion_id", read_only=True, allow_null=True)
+    personal_data = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="The kinds of personal data its text shows: email, card, iban, passport, booking, phone.",
+    )
+    exposes_personal_data = serializers.BooleanField(
+        read_only=True,
+        help_text="It shows them in public: reply in a private channel, and consider hiding the post.",
+    )
 
     class Meta:
         model = Mention
@@ -179,6 +188,8 @@ class MentionSerializer(serializers.ModelSerializer):
             "escalated_by",
             "escalated_at",
             "escalation_note",
+            "personal_data",
+            "exposes_personal_data",
             "suggestions_ready",
             "suggestions_failed",
             "suggest_error",

@@ -8,6 +8,7 @@ from django.db import models
 from kb.channels import Channel
 from kb.models import Brand
 from suggestions.models import SuggestionRequest
+from suggestions.privacy import personal_data_describe
 
 
 class Mention(models.Model):
@@ -51,6 +52,11 @@ class Mention(models.Model):
         default=0, help_text="How often computing its suggestions failed; the sweep stops retrying."
     )
     suggest_error = models.CharField(max_length=500, blank=True, help_text="The last failure, for the agent.")
+    personal_data = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The kinds of personal data its text shows (suggestions.privacy), found when it arrived.",
+    )
     suggestion = models.OneToOneField(
         SuggestionRequest,
         null=True,
@@ -76,6 +82,16 @@ class Mention(models.Model):
     def suggestions_failed(self) -> bool:
         """Computing its suggestions failed too often to try again (``suggest_error`` says why)."""
         return self.suggestion_id is None and self.suggest_failures >= settings.CARELINE_SUGGEST_ATTEMPTS
+
+    @property
+    def exposes_personal_data(self) -> bool:
+        """Its text shows the customer's personal data in public (an e-mail is private)."""
+        return bool(self.personal_data) and self.channel != Channel.EMAIL
+
+    @property
+    def personal_data_described(self) -> str:
+        """What it shows, for the agent: "card number and e-mail address"."""
+        return personal_data_describe(self.personal_data)
 
     @property
     def is_escalated(self) -> bool:

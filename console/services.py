@@ -18,6 +18,7 @@ from console.models import Mention
 from console.selectors import agents_to_assign, leads_for, may_work_for
 from kb.models import Brand, Response
 from suggestions.models import Feedback
+from suggestions.privacy import personal_data_kinds
 from suggestions.services import Mention as MentionToAnswer
 from suggestions.services import feedback_give, reply_for, suggestion_create
 
@@ -56,6 +57,7 @@ def mention_receive(
         author_handle=author_handle,
         author_name=author_name,
         received_at=received_at or timezone.now(),
+        personal_data=personal_data_kinds(text),
     )
     mention.full_clean(validate_constraints=False)
     try:
@@ -296,6 +298,21 @@ def mention_drafts(
             {**item, "text": rendered.text, "length": rendered.length, "fits_channel": rendered.fits_channel}
         )
     return drafts
+
+
+def drafts_private_first(*, mention: Mention, drafts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For a public mention showing the customer's personal data, the likely drafts (the first,
+    and those at or above CARELINE_ABSTAIN_THRESHOLD) that move the conversation to a private
+    channel come first, in the engine's order; the rest keep theirs. Otherwise ``drafts`` as given."""
+    if not mention.exposes_personal_data:
+        return drafts
+    threshold = settings.CARELINE_ABSTAIN_THRESHOLD
+    moved = [
+        draft
+        for i, draft in enumerate(drafts)
+        if draft["private_channel"] and (i == 0 or draft["confidence"] >= threshold)
+    ]
+    return moved + [draft for draft in drafts if draft not in moved]
 
 
 def responses_suggested_for(mentions: Iterable[Mention]) -> dict[str, Response]:

@@ -34,6 +34,7 @@ from console.selectors import (
     response_target,
 )
 from console.services import (
+    drafts_private_first,
     mention_answer,
     mention_assign,
     mention_dismiss,
@@ -108,7 +109,7 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
     related = ("brand", "assigned_to", "closed_by", "escalated_by", "suggestion")
     mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
-    drafts = mention_drafts(mention=mention, agent=agent)
+    drafts = drafts_private_first(mention=mention, drafts=mention_drafts(mention=mention, agent=agent))
     likely = 1 + sum(1 for draft in drafts[1:] if draft["confidence"] >= settings.CARELINE_ABSTAIN_THRESHOLD)
     limit = channel_limit(mention.channel)
     context = {
