@@ -23,7 +23,14 @@ DISMISS_REASONS = [
 
 class ReplyForm(forms.Form):
     text = forms.CharField(max_length=5000)
-    response = forms.ModelChoiceField(Response.objects.all(), to_field_name="key", required=False)
+    response = forms.ModelChoiceField(
+        Response.objects.all(),
+        to_field_name="key",
+        required=False,
+        error_messages={
+            "invalid_choice": "The draft's response no longer exists; pick another draft or write your own."
+        },
+    )
     force = forms.BooleanField(required=False)
 
 

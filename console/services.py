@@ -16,7 +16,10 @@ from django.utils import timezone
 
 from console.models import Mention
 from console.selectors import agents_to_assign, leads_for, may_work_for
+from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
+from kb.rendering import reply_length
+from kb.selectors import response_answers, response_unsendable_because, responses_live
 from suggestions.models import Feedback
 from suggestions.privacy import personal_data_kinds
 from suggestions.services import Mention as MentionToAnswer
@@ -182,7 +185,9 @@ def mention_answer(
 ) -> Mention:
     """Record the reply the agent sent. With ``response`` (one of the mention's suggestions) it is
     feedback too: accepted when the text is the suggestion's, edited otherwise. Without one it is
-    the agent's own reply. Refused while another agent has the mention, unless ``force``."""
+    the agent's own reply. Refused while another agent has the mention, unless ``force``; when
+    the response is no longer live for the mention (see mention_drafts); and when the reply is
+    longer than the mention's channel carries."""
     text = text.strip()
     if not text:
         raise ValidationError({"text": "The reply that was sent is required."})
@@ -190,13 +195,25 @@ def mention_answer(
         mention = _open_locked(mention)
         if mention.assigned_to_id not in (None, agent.pk) and not force:
             raise MentionHeldByAnother(mention)
+        refused = _too_long(mention, text)
+        request = mention.suggestion
         if response is not None:
-            if mention.suggestion is None:
+            if request is None:
                 raise ValidationError({"response": "This mention has no suggestions yet."})
+            if not any(item["response"] == response.key for item in request.shown):
+                raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})
+            # Locked until the reply is recorded: an editor retiring it meanwhile waits, or is seen here.
+            Response.objects.select_for_update().filter(pk=response.pk).first()
+            why = response_unsendable_because(response=response, brand=mention.brand, channel=mention.channel)
+            if why:
+                refused["response"] = f"{why}; pick another draft or write your own."
+        if refused:
+            raise ValidationError(refused)
+        if response is not None and request is not None:
             suggested = _suggested_text(mention_drafts(mention=mention, agent=agent), response)
             action = Feedback.Action.ACCEPTED if text == suggested else Feedback.Action.EDITED
             feedback_give(
-                request=mention.suggestion,
+                request=request,
                 response=response,
                 action=action,
                 final_text=text,
@@ -270,10 +287,13 @@ def mention_nothing_fits(*, mention: Mention, agent: Account) -> Mention:
 def mention_drafts(
     *, mention: Mention, agent: Account, templates: dict[str, Response] | None = None
 ) -> list[dict[str, Any]]:
-    """The mention's suggestions as ``agent`` would send them: rendered again with their name and
-    initials, since the engine answered before anyone worked the mention. A response retired
-    since keeps the text it was suggested with. ``templates`` (from ``responses_suggested_for``)
-    spares a query per mention when rendering many."""
+    """The mention's suggestions as ``agent`` would send them now: rendered again from each
+    response's current text with their name and initials, since the engine answered before anyone
+    worked the mention. Only responses live at this moment for the mention are drafts (approved,
+    inside their validity window, on an active issue, for its channel or any, of its brand or
+    every brand's): one edited back to review, retired, expired, withdrawn or moved away since is
+    left out. The one place a draft is rendered for an agent. ``templates`` (from
+    ``responses_suggested_for``) spares a query per mention when rendering many."""
     if mention.suggestion is None:
         return []
     shown = mention.suggestion.shown
@@ -283,10 +303,10 @@ def mention_drafts(
     drafts = []
     for item in shown:
         response = templates.get(item["response"])
-        if response is None:
-            drafts.append(item)
+        if response is None or not response_answers(response, brand=mention.brand, channel=mention.channel):
             continue
-        brand = response.issue.brand
+        issue = response.issue
+        brand = issue.brand
         rendered = reply_for(
             template=response.text,
             mention=asked,
@@ -295,7 +315,15 @@ def mention_drafts(
             brand_handle=brand.handle if brand else "",
         )
         drafts.append(
-            {**item, "text": rendered.text, "length": rendered.length, "fits_channel": rendered.fits_channel}
+            {
+                **item,
+                "issue": {"key": issue.key, "title": issue.title},
+                "private_channel": issue.private_channel,
+                "text": rendered.text,
+                "length": rendered.length,
+                "limit": rendered.limit,
+                "fits_channel": rendered.fits_channel,
+            }
         )
     return drafts
 
@@ -316,13 +344,13 @@ def drafts_private_first(*, mention: Mention, drafts: list[dict[str, Any]]) -> l
 
 
 def responses_suggested_for(mentions: Iterable[Mention]) -> dict[str, Response]:
-    """The responses suggested for any of the mentions, by key, in one query."""
+    """The responses suggested for any of the mentions that are live now, by key, in one query."""
     keys = {
         item["response"] for mention in mentions if mention.suggestion for item in mention.suggestion.shown
     }
     return {
         response.key: response
-        for response in Response.objects.filter(key__in=keys).select_related("issue__brand")
+        for response in responses_live().filter(key__in=keys).select_related("issue__brand")
     }
 
 
@@ -359,6 +387,16 @@ def _close(mention: Mention, status: str, agent: Account, **fields: str) -> None
     for name, value in fields.items():
         setattr(mention, name, value)
     mention.save()
+
+
+def _too_long(mention: Mention, text: str) -> dict[str, str]:
+    """The refusal of a reply longer than the mention's channel carries, counted as it counts."""
+    limit = channel_limit(mention.channel)
+    length = reply_length(text, mention.channel, reply_to=mention.author_handle)
+    if limit is None or length <= limit:
+        return {}
+    channel = Channel(mention.channel).label
+    return {"text": f"{length} characters, over the {limit} {channel} allows; shorten it before sending."}
 
 
 def _suggested_text(drafts: list[dict[str, Any]], response: Response) -> str:

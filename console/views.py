@@ -104,6 +104,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @agents_only
 @require_GET
 def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
+    return _mention_page(request, mention_id)
+
+
+def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | None = None) -> HttpResponse:
+    """A mention with its drafts. ``kept`` is a reply the agent typed that was refused: it is put
+    back where they typed it (its draft, or their own reply when that draft is gone)."""
     agent = _agent(request)
     mentions = Mention.objects.filter(mentions_visible_to(agent))
     related = ("brand", "assigned_to", "closed_by", "escalated_by", "suggestion")
@@ -112,11 +118,16 @@ def mention_page(request: HttpRequest, mention_id: int) -> HttpResponse:
     drafts = drafts_private_first(mention=mention, drafts=mention_drafts(mention=mention, agent=agent))
     likely = 1 + sum(1 for draft in drafts[1:] if draft["confidence"] >= settings.CARELINE_ABSTAIN_THRESHOLD)
     limit = channel_limit(mention.channel)
+    if kept is not None:
+        kept["length"] = reply_length(kept["text"], mention.channel, reply_to=mention.author_handle)
+        kept["over"] = limit is not None and kept["length"] > limit
+        kept["own"] = kept["response"] not in {draft["response"] for draft in drafts}
     context = {
         "mention": mention,
         "held_by_another": held_by_another,
         "holder": mention.assigned_to,
         "drafts": drafts,
+        "kept": kept,
         # The first draft always shows; the later ones the engine doubts are folded away.
         "likely": likely,
         "likely_negative": -likely,
@@ -176,19 +187,24 @@ def assign(request: HttpRequest, mention_id: int) -> HttpResponse:
 @agents_only
 @require_POST
 def send(request: HttpRequest, mention_id: int) -> HttpResponse:
+    """Mark a reply sent. A refusal shows the mention again with the agent's text where they
+    typed it, never lost."""
     mention = _visible_mention(request, mention_id)
     form = ReplyForm(request.POST)
+    kept = {"text": request.POST.get("text", ""), "response": request.POST.get("response", "")}
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
-        return redirect("console:mention", mention_id=mention.pk)
+        return _mention_page(request, mention.pk, kept)
     given, agent = form.cleaned_data, _agent(request)
-
-    def answer() -> Mention:
-        return mention_answer(
+    try:
+        mention_answer(
             mention=mention, agent=agent, text=given["text"], response=given["response"], force=given["force"]
         )
-
-    return _acted(request, mention, answer, "Marked sent.", back_to_inbox=True)
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return _mention_page(request, mention.pk, kept)
+    messages.success(request, "Marked sent.")
+    return redirect("console:inbox")
 
 
 @agents_only

@@ -14,6 +14,7 @@ from kb.templating import render_response_template
 # Punctuation closing a sentence or a bracket after a URL is not part of it (as twitter-text has it).
 URL_PATTERN = re.compile(r"(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,:;!?')\]]", re.IGNORECASE)
 TWITTER_URL_LENGTH = 23
+_HANDLE_CHARACTER = re.compile(r"\w")
 # twitter-text v3: code points in these ranges weigh 1, everything else (CJK, ...) weighs 2.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 
@@ -67,11 +68,18 @@ def initials_of(name: str) -> str:
 
 def reply_length(text: str, channel: str, reply_to: str = "") -> int:
     """Length of a reply as the channel counts it. On Twitter a URL counts 23, an emoji 2, CJK
-    characters 2, and the leading @handle of the reply is included."""
+    characters 2, and the leading @handle of the reply is included (once: a reply that already
+    starts with it, in any case, is not given it again)."""
     if channel not in (Channel.TWITTER, Channel.ANY):
         return len(text)
-    prefix = f"{as_handle(reply_to)} " if reply_to else ""
+    prefix = f"{as_handle(reply_to)} " if reply_to and not starts_with_handle(text, reply_to) else ""
     return _twitter_weighted_length(prefix + text)
+
+
+def starts_with_handle(text: str, handle: str) -> bool:
+    """Whether ``text`` opens with ``handle`` (not with a longer one that begins like it)."""
+    handle = as_handle(handle).lower()
+    return bool(handle) and text.lower().startswith(handle) and not _HANDLE_CHARACTER.match(text, len(handle))
 
 
 def render_reply(text: str, context: ReplyContext, channel: str) -> RenderedReply:

@@ -37,6 +37,45 @@ def responses_live(*, now: datetime | None = None) -> QuerySet[Response]:
     )
 
 
+def response_answers(response: Response, *, brand: Brand | None, channel: str) -> bool:
+    """Whether a response may answer a mention of ``brand`` on ``channel``, live or not: written
+    for that channel or any, on an issue of that brand or every brand's (any issue, for a mention
+    that names no brand). The rule replies_for_issues applies in SQL."""
+    issue_brand_id = response.issue.brand_id
+    return response.channel in (channel, Channel.ANY) and (
+        brand is None or issue_brand_id is None or issue_brand_id == brand.pk
+    )
+
+
+def response_unsendable_because(
+    *, response: Response, brand: Brand | None, channel: str, now: datetime | None = None
+) -> str:
+    """Why ``response`` may not be sent now to a mention of ``brand`` on ``channel``, in words an
+    agent understands; empty when it may (live, see responses_live, and answering that brand and
+    channel). Reads the response as it is now, whatever the caller holds."""
+    now = now or timezone.now()
+    current = Response.objects.select_related("issue__brand").filter(pk=response.pk).first()
+    if current is None:
+        return f"{response.key!r} no longer exists"
+    if responses_live(now=now).filter(pk=current.pk).exists():
+        if response_answers(current, brand=brand, channel=channel):
+            return ""
+        if current.channel not in (channel, Channel.ANY):
+            written_for, asked = Channel(current.channel).label, Channel(channel).label
+            return f"{current.key!r} is written for {written_for}, not {asked}"
+        owner = current.issue.brand
+        mentioned = brand.name if brand else "this brand"
+        return f"{current.key!r} belongs to {owner.name if owner else 'another brand'}, not {mentioned}"
+    if current.status != Response.Status.APPROVED:
+        status = Response.Status(current.status).label.lower()
+        return f"{current.key!r} is no longer approved (it is {status} now)"
+    if not current.issue.is_active:
+        return f"{current.key!r} answers an issue that was retired"
+    if current.valid_until is not None and current.valid_until <= now:
+        return f"{current.key!r} has expired"
+    return f"{current.key!r} is not valid yet"
+
+
 def issues_searchable(*, now: datetime | None = None) -> QuerySet[Issue]:
     """Active issues with an approved response that is valid now or will be: the only ones worth
     finding. A scheduled reply (an outage statement from 10:00) is searchable ahead of time, and

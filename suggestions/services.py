@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from kb.models import Brand, Example, Response
 from kb.rendering import RenderedReply, ReplyContext, render_reply
-from kb.selectors import LiveReply, replies_for_issues
+from kb.selectors import LiveReply, replies_for_issues, response_unsendable_because
 from kb.services import User, example_propose, example_retire
 from suggestions.embedder import get_embedder
 from suggestions.models import ExampleProposal, Feedback, SuggestedResponse, SuggestionRequest
@@ -202,7 +202,8 @@ def feedback_give(
 
     A reply sent (accepted or edited) marks the request answered at ``sent_at`` (default: now)
     unless it already was, and proposes the mention as a pending example of the response's issue;
-    a later rejection withdraws that proposal."""
+    a later rejection withdraws that proposal. A reply sent must come from a response live for
+    the request's brand and channel now; any suggested response may be rejected."""
     if action not in Feedback.Action.values:
         raise ValidationError({"action": f"Must be one of {', '.join(Feedback.Action.values)}."})
     if action == Feedback.Action.EDITED and not final_text.strip():
@@ -212,6 +213,12 @@ def feedback_give(
     suggested = next((item for item in request.shown if item["response"] == response.key), None)
     if suggested is None:
         raise ValidationError({"response": f"{response.key!r} was not suggested in request #{request.pk}."})
+    if action != Feedback.Action.REJECTED:
+        # Locked until the feedback is saved: an editor retiring it meanwhile waits, or is seen here.
+        Response.objects.select_for_update().filter(pk=response.pk).first()
+        why = response_unsendable_because(response=response, brand=request.brand, channel=request.channel)
+        if why:
+            raise ValidationError({"response": f"{why}: it may not be sent."})
     if action == Feedback.Action.ACCEPTED and not final_text:
         final_text = suggested["text"]
     user = given_by if given_by is not None and given_by.is_authenticated else None
