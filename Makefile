@@ -12,7 +12,7 @@ REDIS_URL ?= redis://127.0.0.1:6379/0
 export HF_HUB_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install setup run worker test test-integration lint format clean
+.PHONY: install setup run worker test test-integration fuzz lint format clean
 
 install: $(INSTALLED)
 
@@ -38,6 +38,10 @@ test: setup
 
 test-integration: install
 	DATABASE_URL=$(POSTGRES_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PY) -m pytest -m "integration"
+
+# Schemathesis against a real gunicorn with its own database: no operation may answer a 5xx.
+fuzz: install
+	$(PY) tests/fuzz/run_schemathesis.py
 
 lint: install
 	$(VENV)/bin/ruff check .
