@@ -51,3 +51,22 @@ def envlist(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def envrate(name: str, default: str) -> str:
+    """A request rate such as 600/min: a number, a slash, and sec, min, hour or day."""
+    raw = os.environ.get(name) or default
+    number, _, period = raw.strip().partition("/")
+    if not number.isdigit() or period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate; write e.g. 600/min or 10/sec")
+    return raw.strip()
+
+
+def envcache(name: str, default: str) -> dict[str, str]:
+    """A cache from a URL: redis://host:port/db (Django's RedisCache) or locmem:// (this process)."""
+    raw = os.environ.get(name) or default
+    if raw.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": raw}
+    if raw.startswith("locmem://"):
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": raw[9:]}
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a cache URL; use redis://... or locmem://")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import envbool, envfloat, envint, envlist, envstr
+from config.env import envbool, envcache, envfloat, envint, envlist, envrate, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "accounts",
+    "axes",  # login lockouts
     "kb",
     "suggestions",
     "insights",
@@ -66,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers a locked-out sign-in
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -106,7 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# API rate counts live here: with several web processes use a shared cache (redis://...).
+CACHES = {"default": envcache("CARELINE_CACHE_URL", "locmem://")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -134,6 +137,20 @@ MEDIA_ROOT = VAR_DIR / "media"
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 
+# Sign-in lockouts (django-axes, counted in the database so every process agrees): after
+# CARELINE_LOGIN_FAILURES wrong passwords for one username from one address, signing in as that
+# username from there is refused for CARELINE_LOGIN_COOLOFF_MINUTES, on /login/ and /admin/login/.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = envbool("CARELINE_LOGIN_LOCKOUT", True)
+AXES_FAILURE_LIMIT = envint("CARELINE_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("CARELINE_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+
 # API tokens (`manage.py drf_create_token USERNAME`): only a SHA-512 hash is stored. An
 # integration's token lasts until replaced, unless CARELINE_TOKEN_TTL_HOURS sets a lifetime.
 REST_KNOX = {
@@ -141,9 +158,16 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 
+# HTTPS. With DEBUG off, cookies are sent over HTTPS only and HSTS is on (browsers ignore it
+# on plain HTTP). Redirecting HTTP to HTTPS is asked for with DJANGO_SECURE_SSL_REDIRECT=1 (or
+# left to the proxy), so a DJANGO_DEBUG=0 run on http://127.0.0.1 still answers.
+SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = envbool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = envint("DJANGO_SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 60 * 60)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = envbool("DJANGO_SECURE_HSTS_PRELOAD", False)
 if not DEBUG:
-    SESSION_COOKIE_SECURE = envbool("DJANGO_SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 REST_FRAMEWORK = {
@@ -162,6 +186,14 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # Per token (or session) and scope; anonymous callers per address. A throttled call gets 429
+    # with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.PerRequesterThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": envrate("CARELINE_API_RATE", "600/min"),
+        "anon": envrate("CARELINE_API_ANON_RATE", "60/min"),
+        "suggestions": envrate("CARELINE_SUGGESTION_RATE", "3000/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Careline API",
@@ -173,6 +205,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models' "status" choices, named for their model in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "ResponseStatusEnum": "kb.models.Response.Status",
+        "GapClusterStatusEnum": "insights.models.GapCluster.Status",
+    },
 }
 
 # Celery: without a broker every task runs in-process, synchronously, as soon as it is queued.

@@ -173,6 +173,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = SuggestionOutputSerializer
     permission_classes = [ActionPermissions]
+    throttle_scope = "suggestions"  # an integration's own rate, apart from the rest of the API
     # Asking is its own permission (agents, authors, editors and integrations have it); reading
     # back goes with it. Feedback says what was sent to a customer: not for authors.
     action_permissions = {

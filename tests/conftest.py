@@ -18,6 +18,11 @@ def _fast_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     settings.CARELINE_INDEX_DIR = tmp_path / "index"
+    # No test is slowed by rate limits; tests/accounts/test_throttling.py sets low ones.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(("user", "anon", "suggestions"), "100000/min"),
+    }
 
 
 def _uses_real_parts(request) -> bool:
