@@ -7,6 +7,7 @@ import re
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
 from kb import services
@@ -92,7 +93,9 @@ def test_rebuild_index_if_stale_rebuilds_an_index_made_with_another_model(librar
 
 def test_suggest_json_prints_what_the_api_answers(library):
     # An agent without a name, so the API has no name to sign with either.
-    client = api_client_for(UserFactory(username="nameless"))
+    nameless = UserFactory(username="nameless")
+    nameless.groups.add(Group.objects.get(name="Agents"))
+    client = api_client_for(nameless)
     args = {"text": "@AcmeAir the airline lost my luggage!!", "brand": "acme-air", "channel": "twitter"}
     printed = json.loads(
         run("suggest", args["text"], "--brand", args["brand"], "--channel", args["channel"], "--json")
