@@ -309,11 +309,14 @@ def mention_drafts(
         brand = issue.brand
         rendered = reply_for(
             template=response.text,
+            response_key=response.key,
             mention=asked,
             channel=mention.channel,
             brand_name=brand.name if brand else "",
             brand_handle=brand.handle if brand else "",
         )
+        if rendered is None:  # logged and counted for library health by reply_for
+            continue
         drafts.append(
             {
                 **item,

@@ -9,3 +9,9 @@ class InsightsConfig(AppConfig):
     name = "insights"
     verbose_name = "Insights"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from insights.health import render_failure_record
+        from suggestions.signals import reply_render_failed
+
+        reply_render_failed.connect(render_failure_record, dispatch_uid="insights.render_failures")

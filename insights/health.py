@@ -1,6 +1,7 @@
 """The library's health, for editors: example phrasings that sit closer to another issue than to
 their own, issues a channel cannot be answered on, responses too long for their channel or about to
-expire, and responses agents never see or seldom send.
+expire, responses whose template failed to render for a customer, and responses agents never see
+or seldom send.
 
 Cheap enough to compute on request: the conflicts compare the served index's vectors in blocks
 (nothing is re-encoded), the rest are a few queries. The numbers behind "rarely accepted" are
@@ -15,11 +16,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from insights.analytics import analytics_filter
 from insights.analytics import responses_usage as analytics_responses_usage
+from insights.models import RenderFailure
 from kb.admin.base import rendered_sample
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
@@ -111,6 +114,18 @@ class Expiring:
 
 
 @dataclass(frozen=True)
+class FailedToRender:
+    """A response not retired whose current text failed to render for a mention, so its draft
+    was left out ``failures`` times."""
+
+    response: ResponseRef
+    failures: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class Usage:
     """How often a live response was shown to agents in the period, and sent after showing."""
 
@@ -128,6 +143,7 @@ class LibraryHealth:
     conflicts: Conflicts
     missing_channels: list[MissingChannels]
     too_long: list[TooLong]
+    render_failures: list[FailedToRender]
     expiring: list[Expiring]
     never_suggested: list[Usage]
     rarely_accepted: list[Usage]
@@ -153,6 +169,7 @@ def library_health(
         conflicts=examples_conflicting(brand=brand),
         missing_channels=issues_missing_channels(brand=brand, now=now),
         too_long=responses_too_long(brand=brand),
+        render_failures=responses_failing_to_render(brand=brand),
         expiring=responses_expiring(brand=brand, within=timedelta(days=expiring_days), now=now),
         never_suggested=[item for item in usage if item.shown == 0],
         rarely_accepted=[
@@ -314,6 +331,51 @@ def responses_too_long(*, brand: Brand | None = None) -> list[TooLong]:
         if rendered is not None and rendered.limit is not None and not rendered.fits_channel:
             too_long.append(TooLong(_response_ref(response), rendered.length, rendered.limit))
     return too_long
+
+
+def responses_failing_to_render(*, brand: Brand | None = None) -> list[FailedToRender]:
+    """Responses not retired whose current text failed to render for a mention, last failed first."""
+    failures = RenderFailure.objects.filter(
+        template=F("response__text"),
+        response__in=_responses(Response.objects.exclude(status=Response.Status.RETIRED), brand),
+    ).select_related("response__issue")
+    return [
+        FailedToRender(
+            _response_ref(failure.response),
+            failure.failures,
+            failure.first_failed_at,
+            failure.last_failed_at,
+            failure.reason,
+        )
+        for failure in failures.order_by("-last_failed_at", "response__key")
+    ]
+
+
+def render_failure_record(*, response_key: str, template: str, reason: str, **_: object) -> None:
+    """Count a failure to render ``template``, the text of the response ``response_key``
+    (receiver of suggestions.signals.reply_render_failed). A failure of another text starts the
+    count again."""
+    response = Response.objects.filter(key=response_key).only("pk").first()
+    if response is None:
+        return
+    now = timezone.now()
+    reason = reason[: RenderFailure._meta.get_field("reason").max_length or 300]
+    # A savepoint: a failure to count never breaks the transaction the answer is given in.
+    with transaction.atomic():
+        counted = RenderFailure.objects.filter(response=response, template=template).update(
+            failures=F("failures") + 1, last_failed_at=now, reason=reason
+        )
+        if not counted:
+            RenderFailure.objects.update_or_create(
+                response=response,
+                defaults={
+                    "template": template,
+                    "failures": 1,
+                    "first_failed_at": now,
+                    "last_failed_at": now,
+                    "reason": reason,
+                },
+            )
 
 
 def responses_expiring(

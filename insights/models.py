@@ -117,3 +117,22 @@ class GapMember(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.request_id} in cluster {self.cluster_id}"
+
+
+class RenderFailure(models.Model):
+    """A response whose template failed to render for a mention, so its draft was left out: how
+    often and why, for the text that failed. Once the response's text changes the row is history
+    (library health lists only failures of the current text)."""
+
+    response = models.OneToOneField("kb.Response", on_delete=models.CASCADE, related_name="render_failure")
+    template = models.TextField(help_text="The text that failed to render.")
+    failures = models.PositiveIntegerField(default=0)
+    first_failed_at = models.DateTimeField()
+    last_failed_at = models.DateTimeField()
+    reason = models.CharField(max_length=300, help_text="What went wrong (no customer data).")
+
+    class Meta:
+        ordering = ["-last_failed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.response_id} failed {self.failures} time(s)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -15,12 +16,16 @@ from kb.models import Brand, Example, Response
 from kb.rendering import RenderedReply, ReplyContext, render_reply
 from kb.selectors import LiveReply, replies_for_issues, response_unsendable_because
 from kb.services import User, example_propose, example_retire
+from kb.templating import TemplateRenderError
 from suggestions.embedder import get_embedder
 from suggestions.models import ExampleProposal, Feedback, SuggestedResponse, SuggestionRequest
 from suggestions.privacy import personal_data_redact
 from suggestions.retrieval import SEARCH_DEPTH, IssueMatch, issues_matching
 from suggestions.serving import holder
+from suggestions.signals import reply_render_failed
 from suggestions.text import normalize_mention
+
+logger = logging.getLogger(__name__)
 
 EXAMPLE_MAX_LENGTH = Example._meta.get_field("text").max_length or 1000
 
@@ -139,18 +144,29 @@ def _suggestions(matches: list[IssueMatch], mention: Mention, channel: str, limi
         )
         for match in chunk:
             reply = replies.get(match.issue_id)
-            if reply is not None:
-                suggestions.append(_suggestion(reply, match, mention, channel))
+            suggestion = _suggestion(reply, match, mention, channel) if reply is not None else None
+            if suggestion is not None:
+                suggestions.append(suggestion)
                 if len(suggestions) == limit:
                     return suggestions
     return suggestions
 
 
 def reply_for(
-    *, template: str, mention: Mention, channel: str, brand_name: str = "", brand_handle: str = ""
-) -> RenderedReply:
+    *,
+    template: str,
+    response_key: str,
+    mention: Mention,
+    channel: str,
+    brand_name: str = "",
+    brand_handle: str = "",
+) -> RenderedReply | None:
     """A response template rendered for a mention (its customer, agent and brand; the response's
-    own brand, given here, when the mention names none) and measured for the channel."""
+    own brand, given here, when the mention names none) and measured for the channel.
+
+    None when the template cannot be rendered for this mention (kb.templating.TemplateRenderError):
+    the caller leaves that draft out. The failure is logged with the response's key and announced
+    (suggestions.signals.reply_render_failed) for library health; it never fails the caller."""
     brand = mention.brand
     context = ReplyContext(
         customer_name=mention.author_name,
@@ -160,17 +176,31 @@ def reply_for(
         brand_name=brand.name if brand else brand_name,
         brand_handle=brand.handle if brand else brand_handle,
     )
-    return render_reply(template, context, channel)
+    try:
+        return render_reply(template, context, channel)
+    except TemplateRenderError as exc:
+        reason = " ".join(exc.messages)
+        logger.warning("Response %s left out: its template failed to render: %s", response_key, reason)
+        answers = reply_render_failed.send_robust(
+            sender=Response, response_key=response_key, template=template, reason=reason
+        )
+        for _, error in answers:
+            if isinstance(error, Exception):
+                logger.error("Recording the render failure of %s failed: %r", response_key, error)
+        return None
 
 
-def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: str) -> Suggestion:
+def _suggestion(reply: LiveReply, match: IssueMatch, mention: Mention, channel: str) -> Suggestion | None:
     rendered = reply_for(
         template=reply.text,
+        response_key=reply.key,
         mention=mention,
         channel=channel,
         brand_name=reply.brand_name,
         brand_handle=reply.brand_handle,
     )
+    if rendered is None:
+        return None
     return Suggestion(
         response=reply.key,
         response_id=reply.response_id,
