@@ -315,6 +315,7 @@ def _check_model_fields(where: str, entry: dict[str, Any], kind: str) -> list[st
         ):
             continue  # reported already
         field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)
         if field.max_length is not None and len(value) > field.max_length:
             errors.append(f"{where}: {name}: {_too_long(value, field.max_length)}")
             continue

@@ -599,9 +599,54 @@ BAD_FILES = [
         "issues[2] 'old-promo': responses[1] 'lost-bag-reply': key: response 'lost-bag-reply' appears more",
     ),
     (
-        "duplicate example",
-        lambda d: d["issues"][0]["examples"].append(" cancelled AGAIN. what now?? "),
-        "issues[0] 'cancelled-flight': examples[2]: 'cancelled AGAIN. what now??' appears more than once",
+        "example over the model's limit",
+        lambda d: d["issues"][1]["examples"].append("x" * 1001),
+        "issues[1] 'lost-bag': examples[1]: 1,001 characters, over the 1,000 allowed",
+    ),
+    (
+        "response text over the model's limit",
+        lambda d: d["issues"][1]["responses"][0].update(text="x" * 5001),
+        "issues[1] 'lost-bag': responses[0] 'lost-bag-reply': text: 5,001 characters, over the 5,000",
+    ),
+    (
+        "NUL in a response text",
+        lambda d: d["issues"][1]["responses"][0].update(text="Sorry\u0000!"),
+        "issues[1] 'lost-bag': responses[0] 'lost-bag-reply': text: contains a NUL character",
+    ),
+    (
+        "NUL in an example",
+        lambda d: d["issues"][1]["examples"].append("my bag\u0000"),
+        "issues[1] 'lost-bag': examples[1]: contains a NUL character",
+    ),
+    (
+        "NUL in a brand name",
+        lambda d: d["brands"][0].update(name="Acme\u0000Air"),
+        "brands[0] 'acme-air': name: contains a NUL character",
+    ),
+    (
+        "lone surrogate in a title",
+        lambda d: d["issues"][1].update(title="Bag \ud83d lost"),
+        "issues[1] 'lost-bag': title: contains a lone surrogate",
+    ),
+    (
+        "lone surrogate in a tag",
+        lambda d: d["issues"][0]["tags"].append("\udc00"),
+        "issues[0] 'cancelled-flight': tags[2]: contains a lone surrogate",
+    ),
+    (
+        "lone surrogate in a key",
+        lambda d: d["issues"][1]["responses"][0].update(key="lost-\ud800"),
+        "issues[1] 'lost-bag': responses[0] 'lost-\\ud800': key: contains a lone surrogate",
+    ),
+    (
+        "nesting where a tag should be",
+        lambda d: d["issues"][0]["tags"].append(json.loads("[" * 60 + "]" * 60)),
+        "issues[0] 'cancelled-flight': tags: nested more than",
+    ),
+    (
+        "template with a filter size out of bounds",
+        lambda d: d["issues"][1]["responses"][0].update(text="{{ customer_name|ljust:'300000000' }}"),
+        "responses[0] 'lost-bag-reply': text: The filter 'ljust' takes a whole number",
     ),
     (
         "empty example",
@@ -946,3 +991,187 @@ def test_commands_round_trip_through_a_file(editor, imported, tmp_path):
 
     assert "nothing to change" in output
     assert path.read_text(encoding="utf-8") == _call("export_library", "-")
+
+
+# ---- what real files hold -------------------------------------------------------------------------
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def test_template_errors_are_reported_with_structural_ones(editor):
+    data = _library()
+    _response(data, "cancelled-flight-dm")["channel"] = "tiktok"
+    _response(data, "lost-bag-reply")["text"] = "Hi {{ first_name }}"
+    _issue(data, "lost-bag")["examples"].append("x" * 2000)
+
+    errors = _errors_of(data, editor)
+
+    assert any("cancelled-flight-dm" in line and "channel" in line for line in errors), errors
+    assert any("lost-bag-reply" in line and "first_name" in line for line in errors), errors
+    assert any("examples[1]" in line and "2,000 characters" in line for line in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (_deep(100_000), "file: nested more than"),
+        (
+            '{"format": "careline-library/1", "issues": [{"key": "x", "title": "X", "tags": '
+            + _deep(100_000)
+            + "}]}",
+            "issues[0]: tags: nested more than",
+        ),
+        (
+            '{"format": "careline-library/1", "issues": [{"key": "x", "title": "X", "private_channel": '
+            + "1" * 5000
+            + "}]}",
+            "file: not valid JSON (a number too long",
+        ),
+        (b'{"format": "careline-library/1", "brands": [\x00]}', "file: not valid JSON"),
+        (b'{"format": "careline-library/1", "brands": ["\xed\xa0\x80"]}', "brands[0]: contains a lone"),
+    ],
+    ids=["deep at the top", "deep in a field", "endless number", "raw NUL", "encoded surrogate"],
+)
+def test_a_file_that_cannot_be_read_is_refused_saying_where(editor, raw, expected):
+    with pytest.raises(LibraryFileError) as caught:
+        library_import(data=library_parse(raw), user=editor)
+
+    assert expected in str(caught.value)
+
+
+def test_an_example_repeated_exactly_or_but_for_spaces_is_merged_with_a_notice(editor):
+    data = _library()
+    issue = _issue(data, "cancelled-flight")
+    issue["examples"] += ["cancelled AGAIN. what now??", "  cancelled   AGAIN.\twhat now??"]
+
+    report = library_import(data=data, user=editor)
+
+    texts = list(Issue.objects.get(key="cancelled-flight").examples.values_list("text", flat=True))
+    assert texts == issue["examples"][:2]
+    assert report.notices == [
+        "issues[0] 'cancelled-flight': examples[2] repeats examples[1]; merged",
+        "issues[0] 'cancelled-flight': examples[3] repeats examples[1]; merged",
+    ]
+    assert "examples[3] repeats examples[1]; merged" in report.summary()
+
+
+def test_a_file_with_merged_examples_imports_twice_without_changes(editor):
+    data = _library()
+    _issue(data, "cancelled-flight")["examples"].append("cancelled  AGAIN. what now??")
+    library_import(data=data, user=editor)
+
+    again = library_import(data=data, user=editor)
+
+    assert not again.changed
+
+
+def test_an_example_differing_only_in_spaces_from_one_in_the_library_is_not_added_again(editor, imported):
+    data = _library()
+    _issue(data, "cancelled-flight")["examples"][1] = "cancelled  AGAIN.  what now??"
+
+    report = library_import(data=data, user=editor)
+
+    assert not report.changed
+    assert Issue.objects.get(key="cancelled-flight").examples.count() == 2
+
+
+def test_import_and_api_refuse_an_example_over_the_same_limit(editor, editor_client):
+    limit = Example._meta.get_field("text").max_length
+    data = _library()
+    _issue(data, "lost-bag")["examples"].append("x" * (limit + 1))
+    library_import(data=_library(), user=editor)
+
+    errors = _errors_of(data, editor)
+    answer = editor_client.post(
+        "/api/v1/examples/", {"issue": "lost-bag", "text": "x" * (limit + 1)}, format="json"
+    )
+    fits = _library()
+    _issue(fits, "lost-bag")["examples"].append("x" * limit)
+    library_import(data=fits, user=editor)
+
+    assert any(f"{limit + 1:,} characters, over the {limit:,} allowed" in line for line in errors)
+    assert answer.status_code == 400 and "text" in answer.json()
+    assert Example.objects.filter(text="x" * limit).exists()
+
+
+@pytest.mark.parametrize("text", ["Sorry\u0000!", "Sorry \ud800!"], ids=["NUL", "lone surrogate"])
+def test_the_api_refuses_a_nul_or_lone_surrogate_in_a_text_naming_the_field(editor_client, imported, text):
+    body = json.dumps({"key": "lost-bag-again", "issue": "lost-bag", "text": text})  # \uXXXX escapes
+    answer = editor_client.post("/api/v1/responses/", body, content_type="application/json")
+
+    assert answer.status_code == 400
+    assert "text" in answer.json()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (json.dumps({"format": FORMAT, "brands": [{"key": "a", "name": "A\u0000", "handle": "@a"}]}), "name"),
+        (json.dumps({"format": FORMAT, "brands": [{"key": "a", "name": "A\ud800", "handle": "@a"}]}), "name"),
+        ('{"format": "careline-library/1", "issues": ' + _deep(100_000) + "}", "issues: nested more than"),
+    ],
+    ids=["NUL", "lone surrogate", "deep"],
+)
+def test_import_command_names_the_field_instead_of_a_traceback(db, tmp_path, content, expected):
+    path = _write(tmp_path, content)
+
+    with pytest.raises(CommandError) as caught:
+        _call("import_library", str(path))
+
+    assert "nothing changed" in str(caught.value)
+    assert expected in str(caught.value)
+    assert not Brand.objects.exists()
+
+
+def test_import_command_prints_merged_examples(db, tmp_path):
+    data = _library()
+    _issue(data, "lost-bag")["examples"].append("my bag never showed up  on the belt")
+
+    out = _call("import_library", str(_write(tmp_path, data)))
+
+    assert "issues[1] 'lost-bag': examples[1] repeats examples[0]; merged" in out
+
+
+# ---- the admin's import page ----------------------------------------------------------------------
+
+
+def _upload(client, content: str | bytes):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    raw = content if isinstance(content, bytes) else content.encode()
+    upload = SimpleUploadedFile("library.json", raw, content_type="application/json")
+    return client.post(reverse("admin:kb_issue_import"), {"file": upload})
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (json.dumps({"format": FORMAT, "brands": [{"key": "a", "name": "A\u0000", "handle": "@a"}]}), "name"),
+        (json.dumps({"format": FORMAT, "brands": [{"key": "a", "name": "A\ud800", "handle": "@a"}]}), "name"),
+        ('{"format": "careline-library/1", "issues": ' + _deep(100_000) + "}", "issues: nested more than"),
+    ],
+    ids=["NUL", "lone surrogate", "deep"],
+)
+def test_the_import_page_names_the_field_instead_of_failing(client, editor, content, expected):
+    client.force_login(editor)
+
+    page = _upload(client, content)
+
+    assert page.status_code == 200
+    assert "Nothing was imported" in page.content.decode()
+    assert any(expected in line for line in page.context["import_errors"])
+    assert not Brand.objects.exists()
+
+
+def test_the_import_page_shows_merged_examples(client, editor):
+    client.force_login(editor)
+    data = _library()
+    _issue(data, "lost-bag")["examples"].append(" my bag never showed up on the belt ")
+
+    page = _upload(client, json.dumps(data))
+
+    assert page.status_code == 200
+    assert "issues[1] &#x27;lost-bag&#x27;: examples[1] repeats examples[0]; merged" in page.content.decode()
