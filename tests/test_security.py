@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import envcache, envrate
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The README's production security settings.
@@ -49,3 +54,20 @@ def test_a_plain_production_run_is_told_what_https_needs():
     assert "security.W008" in checked.stderr  # HTTPS redirect: off unless asked
     assert "security.W004" not in checked.stderr  # HSTS is on
     assert "security.W012" not in checked.stderr and "security.W016" not in checked.stderr  # cookies
+
+
+def test_the_rate_limit_cache_and_rates_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CARELINE_CACHE_URL", "redis://127.0.0.1:6379/3")
+    monkeypatch.setenv("CARELINE_API_RATE", "1200/min")
+    assert envcache("CARELINE_CACHE_URL", "locmem://") == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/3",
+    }
+    assert envrate("CARELINE_API_RATE", "600/min") == "1200/min"
+
+    monkeypatch.setenv("CARELINE_CACHE_URL", "memcache://x")
+    monkeypatch.setenv("CARELINE_API_RATE", "lots")
+    with pytest.raises(ImproperlyConfigured, match="CARELINE_CACHE_URL"):
+        envcache("CARELINE_CACHE_URL", "locmem://")
+    with pytest.raises(ImproperlyConfigured, match="CARELINE_API_RATE"):
+        envrate("CARELINE_API_RATE", "600/min")

@@ -106,3 +106,15 @@ def test_upgrading_removes_the_plain_tokens_of_before(transactional_db):
         migration.remove_plain_tokens(None, editor)
 
     assert "authtoken_token" not in connection.introspection.table_names()
+
+
+def test_an_admin_creates_an_integrations_token_in_the_admin(library, admin_user, client):
+    feed = UserFactory(username="feed")
+    feed.groups.add(Group.objects.get_or_create(name="Integrations")[0])
+    client.force_login(admin_user)
+
+    added = client.post("/admin/knox/authtoken/add/", {"user": feed.pk, "expiry": ""}, follow=True)
+    shown = [str(message) for message in added.context["messages"]]
+    token = TOKEN.search(" ".join(shown)).group(1)
+
+    assert _client(token).get("/api/v1/mentions/").wsgi_request.user == feed
