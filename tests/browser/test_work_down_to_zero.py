@@ -30,8 +30,8 @@ def push(live_server, token: str, mention: dict) -> int:
         return answer.status
 
 
-def test_pushed_mentions_are_worked_down_to_zero(page, live_server, library, agent, editor):
-    token = token_create(user=editor)
+def test_pushed_mentions_are_worked_down_to_zero(page, live_server, library, agent, integration_user):
+    token = token_create(user=integration_user)
     assert [push(live_server, token, mention) for mention in PUSHED] == [201, 201]
     assert push(live_server, token, PUSHED[0]) == 200  # pushed again: nothing changes
     sign_in(page, live_server, "sam")
