@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from config.api import DATABASE_ERRORS, DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
-from config.parsers import text_problem
+from config.validators import text_problem
 
 logger = logging.getLogger(__name__)
 

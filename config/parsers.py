@@ -9,33 +9,18 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import ProhibitNullCharactersValidator
 from django.http import QueryDict
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.settings import api_settings
-from rest_framework.validators import ProhibitSurrogateCharactersValidator
+
+from config.validators import text_problem
 
 MAX_DEPTH = 32
 TOO_DEEP = f"JSON parse error - nested too deeply: at most {MAX_DEPTH} levels of objects and arrays."
 NOT_FINITE = "Must be a finite number."
 
 Path = tuple[str | int, ...]
-_text_validators = (ProhibitNullCharactersValidator(), ProhibitSurrogateCharactersValidator())
-
-
-def text_problem(value: str) -> str | None:
-    """Why a string cannot be taken (a NUL, a lone surrogate), or None when it can."""
-    for validator in _text_validators:
-        try:
-            validator(value)
-        except DjangoValidationError as error:  # Django's validator
-            return str(error.messages[0])
-        except ValidationError as error:  # DRF's
-            detail = error.detail
-            return str(detail[0] if isinstance(detail, list) else detail)
-    return None
 
 
 def _problems(data: Any) -> Iterator[tuple[Path, str]]:

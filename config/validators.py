@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
-from django.utils.deconstruct import deconstructible
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import ProhibitNullCharactersValidator
+from rest_framework.exceptions import ValidationError
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 # PostgreSQL refuses NUL in text; a lone surrogate (half of a UTF-16 pair, as JSON's \ud800 gives)
 # cannot be encoded as UTF-8 at all. Either would fail at the database instead of at the field.
@@ -21,21 +23,18 @@ def unstorable_because(value: str) -> str:
     return ""
 
 
-@deconstructible
-class StorableTextValidator:
-    """A field validator refusing text with a NUL character or a lone surrogate."""
-
-    code = "unstorable_text"
-
-    def __call__(self, value: object) -> None:
-        if isinstance(value, str) and (why := unstorable_because(value)):
-            raise ValidationError(f"The text {why}.", code=self.code)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, StorableTextValidator)
-
-    def __hash__(self) -> int:
-        return hash(self.code)
+_text_validators = (ProhibitNullCharactersValidator(), ProhibitSurrogateCharactersValidator())
 
 
-validate_storable_text = StorableTextValidator()
+def text_problem(value: str) -> str | None:
+    """The same, in Django's and DRF's words for a request ("Null characters are not allowed."),
+    or None when it can be stored."""
+    for validator in _text_validators:
+        try:
+            validator(value)
+        except DjangoValidationError as error:  # Django's validator
+            return str(error.messages[0])
+        except ValidationError as error:  # DRF's
+            detail = error.detail
+            return str(detail[0] if isinstance(detail, list) else detail)
+    return None
