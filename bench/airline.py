@@ -74,7 +74,11 @@ def confident_tweets(source: Path) -> list[Tweet]:
             reason = row["reason"].strip()
             if reason and reason != "Can't Tell" and float(row["reason_confidence"] or 0) >= CONFIDENT:
                 tweets.append(Tweet(row["text"], reason))
-            elif not reason and row["sentiment"] == "positive" and float(row["sentiment_confidence"]) >= CONFIDENT:
+            elif (
+                not reason
+                and row["sentiment"] == "positive"
+                and float(row["sentiment_confidence"]) >= CONFIDENT
+            ):
                 tweets.append(Tweet(row["text"], "positive"))
     return tweets
 
@@ -88,8 +92,12 @@ def sample_library_scores(outcomes: Iterable[dict], expected: list[set[str]]) ->
     rows = list(zip(outcomes, expected, strict=True))
     answered = [(o, keys) for o, keys in rows if not o["abstained"]]
     first_right = [bool(o["issues"]) and o["issues"][0] in keys for o, keys in rows]
-    right_confidence = sorted(o["confidence"] for (o, _), right in zip(rows, first_right, strict=True) if right)
-    wrong_confidence = sorted(o["confidence"] for (o, _), right in zip(rows, first_right, strict=True) if not right)
+    right_confidence = sorted(
+        o["confidence"] for (o, _), right in zip(rows, first_right, strict=True) if right
+    )
+    wrong_confidence = sorted(
+        o["confidence"] for (o, _), right in zip(rows, first_right, strict=True) if not right
+    )
     curve = []
     for threshold in THRESHOLDS:
         shown = [(o, keys) for o, keys in rows if o["issues"] and o["confidence"] >= threshold]
@@ -119,7 +127,9 @@ def _median(values: list[float]) -> float:
 
 
 def protocol_sample_library(source: Path, limit: int | None) -> dict:
-    keys = {label: set(issues) for label, issues in json.loads((source / "sample_keys.json").read_text()).items()}
+    keys = {
+        label: set(issues) for label, issues in json.loads((source / "sample_keys.json").read_text()).items()
+    }
     tweets = [tweet for tweet in confident_tweets(source) if tweet.label in keys]
     if limit:
         tweets = random.Random(SEED).sample(tweets, min(limit, len(tweets)))
@@ -163,7 +173,9 @@ def protocol_own_library(source: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     parser.add_argument("--protocol", type=int, choices=(1, 2), action="append")
     parser.add_argument("--limit", type=int, help="Protocol 1: a seeded sample of this many tweets.")
@@ -188,7 +200,10 @@ def main() -> None:
         )
     if "own_library" in result:
         p2 = result["own_library"]
-        print(f"\nprotocol 2 (own library, {SHOTS} tweets per label): top-1 {p2['top1']:.3f}, top-3 {p2['top3']:.3f}")
+        print(
+            f"\nprotocol 2 (own library, {SHOTS} tweets per label): "
+            f"top-1 {p2['top1']:.3f}, top-3 {p2['top3']:.3f}"
+        )
 
 
 if __name__ == "__main__":
