@@ -36,6 +36,21 @@ Decisions, in the order they are applied:
   lowercasing here would change nothing for it, and a cased model should see the case.
 - If nothing is left (the text was only handles, links or symbols), the original text, stripped,
   is returned instead: an empty string embeds to noise.
+
+Topics (``mention_topics``, applied to the normalized text): a mention such as "5 hrs late so I
+missed my connection AND my bag went to another city" is about two issues, and one vector of the
+whole is a blend of both that matches neither confidently. It is cut into topics, each embedded
+beside the whole (suggestions.retrieval.issues_matching_topics):
+
+- Cuts fall at a sentence's end (``.`` ``!`` ``?``), at ``;``, an em or en dash, at a free-standing
+  ``-`` ``+`` ``&``, at "oh and", at a shouted "AND", at "also" "plus" "then" after a comma, and
+  at "and" "also" "plus" "then" when a new clause follows (a pronoun, "my", "the", "now",
+  "there"...). "cancelled and nobody rebooked me" or "legroom and a window seat" stay one topic:
+  what follows their "and" goes on with the same subject.
+- A topic keeps at least MIN_TOPIC_WORDS words; a shorter piece joins the one before it (or
+  the one after, when it opens the mention), so "my flight got cancelled. why?" stays whole.
+- At most MAX_TOPICS topics (the rest joins the last): each one costs a search.
+- A mention with one topic gives none: the whole mention is all there is to embed.
 """
 
 from __future__ import annotations
@@ -130,3 +145,54 @@ def _emoji_name(chars: str, data: dict[str, str]) -> str:
     if not name or _FEELING_EMOJI.search(name):  # feelings, or a lone skin-tone modifier
         return " "
     return f" {_OPEN}{name}{_CLOSE} "
+
+
+MIN_TOPIC_WORDS = 4
+MAX_TOPICS = 4
+# Words that open a new clause after "and", "plus", "also" or "then" ("... and my bag went to
+# Denver"); "and nobody rebooked me" or "and a window seat" go on with the same topic.
+_CLAUSE_OPENER = (
+    r"(?:my|the|your|our|their|his|her|i|i'm|i've|im|now|they|you|we|it|it's|its|there|this"
+    r"|these|those|also|then|on\s+top)\b"
+)
+_TOPIC_BREAK = re.compile(
+    r"(?:\s*(?:"
+    r"[;\u2014\u2013]"  # ; and the em and en dashes
+    r"|(?<=\s)[-+&](?=\s)"
+    r"|(?<![^\s,])(?i:oh\s+and)\b"
+    r"|(?<![^\s,])AND\b"  # shouted: always a new topic
+    rf"|(?<![^\s,])(?i:and|also|plus|then)(?=\s+(?i:{_CLAUSE_OPENER}))"
+    r"|(?<=,)\s*(?i:also|plus|then)\b"
+    r"|(?<=[.!?])(?=\s)"
+    r"))+\s*"
+)
+_TOPIC_TRIM = ",:;-\u2014\u2013 "
+
+
+def mention_topics(text: str) -> list[str]:
+    """The topics of a normalized mention (see normalize_mention), one text each, when it has
+    more than one; [] when it is about one thing (or too short to tell). See the module
+    docstring for where a mention is cut and why."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for cut in _TOPIC_BREAK.finditer(text):
+        if cut.start() > start:
+            spans.append((start, cut.start()))
+        start = cut.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    merged: list[tuple[int, int]] = []
+    for span in spans:
+        if merged and (_words(text, span) < MIN_TOPIC_WORDS or _words(text, merged[-1]) < MIN_TOPIC_WORDS):
+            merged[-1] = (merged[-1][0], span[1])
+        else:
+            merged.append(span)
+    if len(merged) > MAX_TOPICS:
+        merged[MAX_TOPICS - 1 :] = [(merged[MAX_TOPICS - 1][0], merged[-1][1])]
+    if len(merged) < 2:
+        return []
+    return [text[begin:end].strip(_TOPIC_TRIM) for begin, end in merged]
+
+
+def _words(text: str, span: tuple[int, int]) -> int:
+    return len(_WORD.findall(text, span[0], span[1]))
