@@ -10,7 +10,8 @@
   or answering a mention another agent has is refused with 409 (naming them) unless
   {"force": true}.
 - POST /api/v1/mentions/<id>/answer/ {"text", "response"?, "sent_at"?, "force"?}: the reply sent;
-  with one of its suggestions' keys as "response" it is feedback too (accepted or edited).
+  with one of its suggestions' keys (or candidates', when the engine abstained) as "response" it
+  is feedback too (accepted or edited).
 - POST /api/v1/mentions/<id>/dismiss/ {"reason"}; POST /api/v1/mentions/<id>/nothing-fits/:
   every suggestion rejected, the mention flagged as a content gap and left open.
 - POST /api/v1/mentions/<id>/escalate/ {"lead": username, "note", "force"?}: handed to a lead
@@ -29,7 +30,7 @@ from django.contrib.auth.models import User as Account
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -42,6 +43,7 @@ from console.services import (
     MentionHeldByAnother,
     mention_answer,
     mention_assign,
+    mention_candidates,
     mention_dismiss,
     mention_drafts,
     mention_escalate,
@@ -58,6 +60,7 @@ from kb.selectors import brands_served_by
 from suggestions.api import (
     MAX_TEXT,
     AuthorSerializer,
+    DraftSerializer,
     KnownFieldsOnly,
     NoBody,
     PastDateTimeField,
@@ -158,6 +161,10 @@ class MentionSerializer(serializers.ModelSerializer):
     )
     abstained = serializers.SerializerMethodField(help_text="Nothing in the library fits (null until ready).")
     suggestions = serializers.SerializerMethodField(help_text="Ranked best first; empty when abstained.")
+    candidates = serializers.SerializerMethodField(
+        help_text="When abstained, the ranked drafts, closest first, for an agent to judge; "
+        "never to be sent without one. Empty otherwise."
+    )
     suggestion_request = serializers.IntegerField(source="suggestion_id", read_only=True, allow_null=True)
     personal_data = serializers.ListField(
         child=serializers.CharField(),
@@ -196,6 +203,7 @@ class MentionSerializer(serializers.ModelSerializer):
             "abstained",
             "suggestion_request",
             "suggestions",
+            "candidates",
             "created_at",
         ]
         list_serializer_class = MentionListSerializer
@@ -209,10 +217,16 @@ class MentionSerializer(serializers.ModelSerializer):
     def get_abstained(self, mention: Mention) -> bool | None:
         return mention.suggestion.abstained if mention.suggestion else None
 
+    @extend_schema_field(DraftSerializer(many=True))
     def get_suggestions(self, mention: Mention) -> list[dict[str, Any]]:
         """As the caller would send them (signed with their name and initials)."""
         templates = getattr(self.parent, "templates", None)  # prefetched for a page of mentions
         return mention_drafts(mention=mention, agent=self.context["request"].user, templates=templates)
+
+    @extend_schema_field(DraftSerializer(many=True))
+    def get_candidates(self, mention: Mention) -> list[dict[str, Any]]:
+        templates = getattr(self.parent, "templates", None)
+        return mention_candidates(mention=mention, agent=self.context["request"].user, templates=templates)
 
 
 class MentionFilter(django_filters.FilterSet):

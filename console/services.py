@@ -183,11 +183,11 @@ def mention_answer(
     sent_at: datetime | None = None,
     force: bool = False,
 ) -> Mention:
-    """Record the reply the agent sent. With ``response`` (one of the mention's suggestions) it is
-    feedback too: accepted when the text is the suggestion's, edited otherwise. Without one it is
-    the agent's own reply. Refused while another agent has the mention, unless ``force``; when
-    the response is no longer live for the mention (see mention_drafts); and when the reply is
-    longer than the mention's channel carries."""
+    """Record the reply the agent sent. With ``response`` (one of the mention's suggestions, or of
+    its candidates when the engine abstained) it is feedback too: accepted when the text is the
+    draft's, edited otherwise. Without one it is the agent's own reply. Refused while another
+    agent has the mention, unless ``force``; when the response is no longer live for the mention
+    (see mention_drafts); and when the reply is longer than the mention's channel carries."""
     text = text.strip()
     if not text:
         raise ValidationError({"text": "The reply that was sent is required."})
@@ -200,7 +200,7 @@ def mention_answer(
         if response is not None:
             if request is None:
                 raise ValidationError({"response": "This mention has no suggestions yet."})
-            if not any(item["response"] == response.key for item in request.shown):
+            if not any(item["response"] == response.key for item in request.offered):
                 raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})
             # Locked until the reply is recorded: an editor retiring it meanwhile waits, or is seen here.
             Response.objects.select_for_update().filter(pk=response.pk).first()
@@ -210,7 +210,10 @@ def mention_answer(
         if refused:
             raise ValidationError(refused)
         if response is not None and request is not None:
-            suggested = _suggested_text(mention_drafts(mention=mention, agent=agent), response)
+            offered = mention_drafts(mention=mention, agent=agent) + mention_candidates(
+                mention=mention, agent=agent
+            )
+            suggested = _suggested_text(offered, response)
             action = Feedback.Action.ACCEPTED if text == suggested else Feedback.Action.EDITED
             feedback_give(
                 request=request,
@@ -267,14 +270,14 @@ def mention_dismiss(*, mention: Mention, reason: str, agent: Account) -> Mention
 
 
 def mention_nothing_fits(*, mention: Mention, agent: Account) -> Mention:
-    """The agent finds no suggestion fits: each one shown is rejected, which makes the mention a
-    content-gap candidate for editors. The mention stays open, to be answered by hand or
-    escalated."""
+    """The agent finds no suggestion fits: each one shown (or each candidate, when the engine
+    abstained) is rejected, which makes the mention a content-gap candidate for editors. The
+    mention stays open, to be answered by hand or escalated."""
     with transaction.atomic():
         mention = _open_locked(mention)
         request = mention.suggestion
         if request is not None:
-            keys = [item["response"] for item in request.shown]
+            keys = [item["response"] for item in request.offered]
             for response in Response.objects.filter(key__in=keys):
                 feedback_give(
                     request=request, response=response, action=Feedback.Action.REJECTED, given_by=agent
@@ -296,12 +299,30 @@ def mention_drafts(
     ``responses_suggested_for``) spares a query per mention when rendering many."""
     if mention.suggestion is None:
         return []
-    shown = mention.suggestion.shown
+    return _drafts_rendered(mention, mention.suggestion.shown, agent, templates)
+
+
+def mention_candidates(
+    *, mention: Mention, agent: Account, templates: dict[str, Response] | None = None
+) -> list[dict[str, Any]]:
+    """When the engine abstained on the mention, the drafts it ranked, closest first, rendered and
+    checked live as mention_drafts does: for the agent to judge, folded away as low-confidence.
+    None otherwise."""
+    if mention.suggestion is None:
+        return []
+    return _drafts_rendered(mention, mention.suggestion.candidates, agent, templates)
+
+
+def _drafts_rendered(
+    mention: Mention, items: list[dict[str, Any]], agent: Account, templates: dict[str, Response] | None
+) -> list[dict[str, Any]]:
+    if not items:
+        return []
     if templates is None:
         templates = responses_suggested_for([mention])
     asked = _to_answer(mention, agent_name=agent.get_full_name() or agent.get_username())
     drafts = []
-    for item in shown:
+    for item in items:
         response = templates.get(item["response"])
         if response is None or not response_answers(response, brand=mention.brand, channel=mention.channel):
             continue
@@ -347,9 +368,10 @@ def drafts_private_first(*, mention: Mention, drafts: list[dict[str, Any]]) -> l
 
 
 def responses_suggested_for(mentions: Iterable[Mention]) -> dict[str, Response]:
-    """The responses suggested for any of the mentions that are live now, by key, in one query."""
+    """The responses suggested for any of the mentions (or ranked as candidates) that are live
+    now, by key, in one query."""
     keys = {
-        item["response"] for mention in mentions if mention.suggestion for item in mention.suggestion.shown
+        item["response"] for mention in mentions if mention.suggestion for item in mention.suggestion.offered
     }
     return {
         response.key: response

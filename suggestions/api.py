@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -120,9 +120,42 @@ class SuggestionInputSerializer(KnownFieldsOnly, BrandScoped):
         )
 
 
+class IssueRefSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    title = serializers.CharField()
+
+
+class DraftSerializer(serializers.Serializer):
+    """One draft reply, as suggestions and candidates carry it (for the schema: drafts are passed
+    through as the engine stored or rendered them)."""
+
+    response = serializers.CharField(help_text="The response's key: send it back with feedback.")
+    issue = IssueRefSerializer()
+    text = serializers.CharField(help_text="Rendered for the customer and the agent.")
+    score = serializers.FloatField()
+    confidence = serializers.FloatField()
+    matched_example = serializers.CharField()
+    private_channel = serializers.BooleanField(help_text="The reply moves the conversation to DM.")
+    length = serializers.IntegerField(help_text="Counted as the channel counts it.")
+    limit = serializers.IntegerField(allow_null=True, help_text="The channel's limit; null when it has none.")
+    fits_channel = serializers.BooleanField()
+
+
+@extend_schema_field(DraftSerializer(many=True))
+class DraftsField(serializers.JSONField):
+    """A list of drafts, best first, passed through as stored."""
+
+
 class SuggestionOutputSerializer(serializers.ModelSerializer):
     brand: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    suggestions = serializers.JSONField(source="shown", read_only=True)
+    suggestions = DraftsField(
+        source="shown", read_only=True, help_text="Ranked best first; empty when abstained."
+    )
+    candidates = DraftsField(
+        read_only=True,
+        help_text="When abstained, the ranked drafts, closest first, for an agent to judge; "
+        "never to be sent without one. Empty otherwise.",
+    )
 
     class Meta:
         model = SuggestionRequest
@@ -132,6 +165,7 @@ class SuggestionOutputSerializer(serializers.ModelSerializer):
             "index_version",
             "took_ms",
             "suggestions",
+            "candidates",
             "text",
             "brand",
             "channel",

@@ -84,9 +84,10 @@ def evaluate(
         started = time.perf_counter()
         answer = suggestions_for(mention=Mention(text=message.text, brand=brand, channel=channel), limit=3)
         latencies.append((time.perf_counter() - started) * 1000)
-        ranked = [suggestion.issue["key"] for suggestion in answer.suggestions]
+        # Ranking is measured whether or not the engine abstained (candidates are ranked too).
+        ranked = [suggestion.issue["key"] for suggestion in answer.ranked]
         first = bool(ranked) and ranked[0] == message.issue
-        best = answer.suggestions[0].confidence if answer.suggestions else 0.0
+        best = answer.ranked[0].confidence if answer.ranked else 0.0
         outcomes.append((best, message.issue is not None, first))
         if message.issue is None:
             uncovered += 1

@@ -76,10 +76,21 @@ class SuggestionRequest(models.Model):
         """The suggestions the agent saw: none when the engine abstained."""
         return [] if self.abstained else self.results
 
+    @property
+    def candidates(self) -> list[dict]:
+        """When the engine abstained, the ranked drafts it folded away, closest first: an agent
+        may still pick one. None otherwise."""
+        return self.results if self.abstained else []
+
+    @property
+    def offered(self) -> list[dict]:
+        """Every draft an agent may pick: the suggestions shown, or the candidates."""
+        return self.shown + self.candidates
+
 
 class SuggestedResponse(models.Model):
     """One response a request ranked, in order: the rows analytics count. ``shown`` is false when
-    the engine abstained (the agent saw nothing)."""
+    the engine abstained (at most, the agent unfolded it as a candidate)."""
 
     request = models.ForeignKey(SuggestionRequest, on_delete=models.CASCADE, related_name="suggested")
     response = models.ForeignKey(Response, on_delete=models.PROTECT, related_name="suggested")

@@ -63,11 +63,26 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Answer:
-    suggestions: list[Suggestion]  # ranked best first, even when abstaining
+    """What the engine answered. ``ranked`` holds every draft it found, best first, abstained or
+    not; read ``suggestions`` for what may be acted on and ``candidates`` for what an agent may
+    still judge when it abstained."""
+
+    ranked: list[Suggestion]
     abstained: bool
     channel: str
     index_version: str
     took_ms: float
+
+    @property
+    def suggestions(self) -> list[Suggestion]:
+        """The drafts to offer, best first: none when abstained."""
+        return [] if self.abstained else self.ranked
+
+    @property
+    def candidates(self) -> list[Suggestion]:
+        """When abstained, the ranked drafts, closest first, for an agent to judge (never sent
+        on their own); none otherwise."""
+        return self.ranked if self.abstained else []
 
 
 def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
@@ -89,7 +104,13 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
         depth *= 4
     abstained = not suggestions or suggestions[0].confidence < settings.CARELINE_ABSTAIN_THRESHOLD
     took_ms = round((time.perf_counter() - started) * 1000, 2)
-    return Answer(suggestions, abstained, channel, served.version, took_ms)
+    return Answer(
+        ranked=suggestions,
+        abstained=abstained,
+        channel=channel,
+        index_version=served.version,
+        took_ms=took_ms,
+    )
 
 
 def suggestion_create(
@@ -109,7 +130,7 @@ def suggestion_create(
                 confidence=suggestion.confidence,
                 shown=not answer.abstained,
             )
-            for position, suggestion in enumerate(answer.suggestions, start=1)
+            for position, suggestion in enumerate(answer.ranked, start=1)
         )
     return stored
 
@@ -126,7 +147,7 @@ def _request_store(mention: Mention, answer: Answer, requested_by: User | None) 
         requested_by=requested_by if requested_by is not None and requested_by.is_authenticated else None,
         abstained=answer.abstained,
         index_version=answer.index_version,
-        results=[asdict(suggestion) for suggestion in answer.suggestions],
+        results=[asdict(suggestion) for suggestion in answer.ranked],
         took_ms=answer.took_ms,
         received_at=mention.received_at,
     )
@@ -233,14 +254,15 @@ def feedback_give(
     A reply sent (accepted or edited) marks the request answered at ``sent_at`` (default: now)
     unless it already was, and proposes the mention as a pending example of the response's issue;
     a later rejection withdraws that proposal. A reply sent must come from a response live for
-    the request's brand and channel now; any suggested response may be rejected."""
+    the request's brand and channel now; any suggested response may be rejected. A candidate
+    (ranked when the engine abstained, folded away) may be sent or rejected as a suggestion may."""
     if action not in Feedback.Action.values:
         raise ValidationError({"action": f"Must be one of {', '.join(Feedback.Action.values)}."})
     if action == Feedback.Action.EDITED and not final_text.strip():
         raise ValidationError(
             {"final_text": "The text the agent sent is required when the action is 'edited'."}
         )
-    suggested = next((item for item in request.shown if item["response"] == response.key), None)
+    suggested = next((item for item in request.offered if item["response"] == response.key), None)
     if suggested is None:
         raise ValidationError({"response": f"{response.key!r} was not suggested in request #{request.pk}."})
     if action != Feedback.Action.REJECTED:

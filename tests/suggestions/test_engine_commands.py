@@ -129,6 +129,19 @@ def test_suggest_says_when_it_abstains(library):
     assert not re.search(r"^\d+\. ", out, re.MULTILINE)  # no ranked suggestion lines
 
 
+def test_suggest_lists_the_closest_drafts_apart_when_it_abstains(library, settings):
+    settings.CARELINE_ABSTAIN_THRESHOLD = 1.0
+
+    out = run("suggest", "the airline lost my luggage", "--channel", "twitter")
+    printed = json.loads(run("suggest", "the airline lost my luggage", "--channel", "twitter", "--json"))
+
+    assert "abstained" in out and "closest drafts" in out
+    assert re.search(r"^\(1\) lost-baggage / lost-baggage-dm", out, re.MULTILINE)
+    assert not re.search(r"^\d+\. ", out, re.MULTILINE)  # nothing an integration would act on
+    assert printed["suggestions"] == []
+    assert printed["candidates"][0]["response"] == "lost-baggage-dm"
+
+
 def test_suggest_for_an_unknown_brand_is_an_error(library):
     with pytest.raises(CommandError, match="brand: Unknown brand 'nope'"):
         run("suggest", "my luggage is lost", "--brand", "nope")

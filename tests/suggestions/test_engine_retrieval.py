@@ -201,8 +201,14 @@ def test_unrelated_mention_abstains_with_the_default_threshold(library):
     request = suggestion_create(mention=Mention(text="what a lovely sunny day for gardening"))
     assert request.abstained is True
     assert request.shown == []
-    # The ranked candidates are kept, so the threshold can be tuned on real traffic later.
-    assert [item["issue"]["key"] for item in request.results] == [s.issue["key"] for s in answer.suggestions]
+    # Nothing to act on; the ranked drafts are kept apart as candidates, closest first, for an
+    # agent to judge (and the threshold to be tuned on real traffic later).
+    assert answer.suggestions == [] and answer.candidates
+    assert [s.issue["key"] for s in answer.candidates] == [s.issue["key"] for s in answer.ranked]
+    assert [item["issue"]["key"] for item in request.candidates] == [
+        s.issue["key"] for s in answer.candidates
+    ]
+    assert request.results == request.candidates
 
 
 def test_abstains_exactly_when_the_best_confidence_is_below_the_threshold(library, settings):
@@ -215,7 +221,8 @@ def test_abstains_exactly_when_the_best_confidence_is_below_the_threshold(librar
     below = suggestion_create(mention=Mention(text=text))
 
     assert (above.abstained, above.shown) == (True, [])
-    assert below.abstained is False
+    assert above.candidates[0]["confidence"] == best
+    assert (below.abstained, below.candidates) == (False, [])
     assert below.results[0]["confidence"] == best
 
 

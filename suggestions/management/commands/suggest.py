@@ -50,10 +50,14 @@ class Command(BaseCommand):
             return
         if answer.abstained:
             self.stdout.write("Nothing in the library fits this mention well enough (abstained).")
-        for rank, item in enumerate(answer.shown, start=1):
+            if answer.candidates:
+                self.stdout.write("The closest drafts, low confidence, for an agent to judge:")
+        # Candidates are numbered "(1)", apart from suggestions' "1.": nothing to act on alone.
+        for rank, item in enumerate(answer.offered, start=1):
             fit = "fits" if item["fits_channel"] else f"TOO LONG for {answer.channel}"
+            number = f"({rank})" if answer.abstained else f"{rank}."
             self.stdout.write(
-                f"{rank}. {item['issue']['key']} / {item['response']}  "
+                f"{number} {item['issue']['key']} / {item['response']}  "
                 f"confidence {item['confidence']:.2f} (score {item['score']:.3f}), "
                 f"{item['length']} chars, {fit}"
                 f"{', move to DM' if item['private_channel'] else ''}\n"
