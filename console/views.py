@@ -37,6 +37,7 @@ from console.services import (
     drafts_private_first,
     mention_answer,
     mention_assign,
+    mention_candidates,
     mention_dismiss,
     mention_drafts,
     mention_escalate,
@@ -116,17 +117,20 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
     mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
     drafts = drafts_private_first(mention=mention, drafts=mention_drafts(mention=mention, agent=agent))
+    # Abstained: the ranked drafts, folded away as low-confidence (none otherwise).
+    candidates = mention_candidates(mention=mention, agent=agent)
     likely = 1 + sum(1 for draft in drafts[1:] if draft["confidence"] >= settings.CARELINE_ABSTAIN_THRESHOLD)
     limit = channel_limit(mention.channel)
     if kept is not None:
         kept["length"] = reply_length(kept["text"], mention.channel, reply_to=mention.author_handle)
         kept["over"] = limit is not None and kept["length"] > limit
-        kept["own"] = kept["response"] not in {draft["response"] for draft in drafts}
+        kept["own"] = kept["response"] not in {draft["response"] for draft in drafts + candidates}
     context = {
         "mention": mention,
         "held_by_another": held_by_another,
         "holder": mention.assigned_to,
         "drafts": drafts,
+        "candidates": candidates,
         "kept": kept,
         # The first draft always shows; the later ones the engine doubts are folded away.
         "likely": likely,
@@ -144,6 +148,8 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
             or mention.suggestions_failed
             or (mention.suggestion is not None and not drafts)
         ),
+        # Flagging rejects the drafts, or the candidates the agent looked at; once is enough.
+        "offer_nothing_fits": mention.nothing_fits_at is None and bool(drafts or candidates),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
     }
     return TemplateResponse(request, "console/mention.html", context)
@@ -294,4 +300,10 @@ def paste(request: HttpRequest) -> HttpResponse:
             answer = suggestions_for(mention=asked)
         except IndexUnavailable as exc:
             error = f"Suggestions are unavailable: {exc}"
-    return TemplateResponse(request, "console/paste.html", {"form": form, "answer": answer, "error": error})
+    context = {
+        "form": form,
+        "answer": answer,
+        "error": error,
+        "threshold": settings.CARELINE_ABSTAIN_THRESHOLD,
+    }
+    return TemplateResponse(request, "console/paste.html", context)

@@ -17,8 +17,9 @@ DM_FOR_JANE = (
 )
 EDITED = "Jane, so sorry your bag is missing. Please DM us your bag tag number and we will trace it. ^SL"
 
-# The own-reply form is a draft too, one the agent writes.
-SUGGESTED_DRAFTS = "form.draft:not(#own-reply)"
+# The own-reply form is a draft too, one the agent writes; the closest drafts folded away when the
+# engine abstained are not suggestions.
+SUGGESTED_DRAFTS = "form.draft:not(#own-reply):not(#closest-drafts form)"
 
 
 def count(length: int) -> re.Pattern[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils.html import escape
 
 from kb.models import Example
 from suggestions.indexing import library_snapshot
@@ -49,6 +50,32 @@ def test_try_a_mention_says_when_nothing_fits(library, editor_browser, settings)
 
     assert page.status_code == 200
     assert "Nothing fits well enough" in page.content.decode()
+
+
+def test_try_a_mention_folds_the_closest_drafts_when_it_abstains(library, editor_browser, settings):
+    settings.CARELINE_ABSTAIN_THRESHOLD = 1.0
+
+    page = editor_browser.post(
+        TRY,
+        {"text": "the airline lost my luggage", "channel": "twitter", "customer_name": "Jane", "limit": 3},
+    )
+
+    answer = page.context["answer"]
+    assert answer.suggestions == [] and answer.candidates[0].response == "lost-baggage-dm"
+    html = page.content.decode()
+    fold = html[html.index('<details id="closest-drafts"') :]
+    assert "Nothing fits well — closest drafts" in fold and "low confidence" in fold
+    for candidate in answer.candidates:
+        assert candidate.response in fold
+        assert f"confidence {candidate.confidence:.2f}" in fold
+    assert escape(answer.candidates[0].text) in fold
+
+
+def test_try_a_mention_shows_confident_drafts_unfolded(library, editor_browser):
+    page = editor_browser.post(TRY, {"text": "the airline lost my luggage", "channel": "twitter", "limit": 3})
+
+    assert page.context["answer"].candidates == []
+    assert 'id="closest-drafts"' not in page.content.decode()
 
 
 def test_try_a_mention_without_an_index_explains_instead_of_failing(unindexed_library, editor_browser):

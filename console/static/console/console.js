@@ -104,6 +104,20 @@
     });
   }
 
+  // The closest drafts the engine folded away when it abstained (a mention's page, the paste
+  // box): "c" unfolds them and puts the cursor in the first, to read or send like any draft.
+  function foldKey() {
+    document.addEventListener("keydown", (event) => {
+      if (event.key !== "c" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.target.matches("input, textarea, select")) return;
+      const fold = document.getElementById("closest-drafts");
+      if (!fold) return;
+      event.preventDefault();
+      fold.setAttribute("open", "");
+      fold.querySelector("textarea")?.focus();
+    });
+  }
+
   // Registered before htmx starts (this script comes after it): it calls back with the whole
   // page once, then with each part it swaps in.
   if (window.htmx) window.htmx.onLoad(setUpDrafts);
@@ -112,5 +126,6 @@
   document.addEventListener("DOMContentLoaded", () => {
     if (document.getElementById("inbox-live")) inboxKeys();
     if (document.getElementById("mention-text")) mentionKeys();
+    foldKey();  // the fold may arrive later, with drafts that were on their way
   });
 })();
