@@ -254,6 +254,11 @@ CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
 # Confidence = logistic(steepness * (cosine similarity - centre)).
 CARELINE_CONFIDENCE_CENTRE = envfloat("CARELINE_CONFIDENCE_CENTRE", 0.45)
 CARELINE_CONFIDENCE_STEEPNESS = envfloat("CARELINE_CONFIDENCE_STEEPNESS", 12.0)
+# The calibration replay also plays this many of the library's phrasings rewritten as noisy
+# mentions (suggestions.perturbation), encoded at rebuild time; 0: clean phrasings only.
+CARELINE_CALIBRATION_PERTURBED = envint("CARELINE_CALIBRATION_PERTURBED", 0)
+# Confidences are recalibrated on agents' verdicts once this many are recorded (0: never).
+CARELINE_RECALIBRATION_MIN_FEEDBACK = envint("CARELINE_RECALIBRATION_MIN_FEEDBACK", 200)
 # Threads torch may use per process (0: torch's default, one per core). One thread keeps a
 # mention's latency steady when web workers and the Celery worker share the cores.
 CARELINE_TORCH_THREADS = envint("CARELINE_TORCH_THREADS", 1)

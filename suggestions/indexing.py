@@ -18,12 +18,13 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from kb.selectors import SearchableText, library_searchable_texts
-from suggestions.embedder import configured_model_name, get_embedder
+from suggestions.embedder import Embedder, configured_model_name, get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.models import ActiveIndex, IndexRebuildRequest, IndexVersion
 from suggestions.ranking import calibration_fit, head_fit
@@ -284,7 +285,15 @@ def _save_and_activate(
     vectors, ids = index.vectors()
     labels = np.array([snapshot.issues[int(vector)] for vector in ids], dtype=np.int64)
     head = head_fit(vectors, labels) if len(ids) else None
-    calibration = _calibration_for(vectors, ids, labels, calibration_base, changed=added + removed)
+    calibration = _calibration_for(
+        vectors,
+        ids,
+        labels,
+        calibration_base,
+        changed=added + removed,
+        texts=snapshot.texts,
+        embedder=embedder,
+    )
     name = store.new_version()
     meta = store.write(
         name,
@@ -332,16 +341,27 @@ def _calibration_for(
     base: dict[str, Any] | None,
     *,
     changed: int,
+    texts: dict[int, str],
+    embedder: Embedder,
 ) -> dict[str, Any] | None:
     """The calibration to save with a version: the base's while it is fresh enough (refitting
-    replays the library several times over), else a new fit; None when it cannot be fitted."""
+    replays the library several times over), else a new fit; None when it cannot be fitted.
+    With CARELINE_CALIBRATION_PERTURBED, the fit replays that many perturbed phrasings too,
+    encoded as mentions by ``embedder``."""
     previous = (base or {}).get("calibration")
     if previous and previous.get("changes_since", 0) + changed <= max(
         RECALIBRATE_MIN_CHANGES, RECALIBRATE_SHARE * len(ids)
     ):
         return {**previous, "changes_since": previous.get("changes_since", 0) + changed}
     queryable = ids < TITLE_ID_BASE
-    calibration = calibration_fit(vectors, labels, queryable)
+    calibration = calibration_fit(
+        vectors,
+        labels,
+        queryable,
+        texts=[texts[int(vector)] for vector in ids],
+        encode=lambda batch: embedder.encode([normalize_mention(text) for text in batch]),
+        perturbed=settings.CARELINE_CALIBRATION_PERTURBED,
+    )
     return {**calibration.as_dict(), "changes_since": 0} if calibration is not None else None
 
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import io
 import math
+import random
 import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +33,17 @@ import numpy as np
 from django.conf import settings
 from sklearn.linear_model import LogisticRegression
 
+from suggestions.perturbation import mention_perturb, topics_joined
+
 HEAD_WEIGHT = 1.0
 # Inverse regularisation of the head; 3-30 are all within half a point on BANKING77 validation.
 HEAD_C = 10.0
 CALIBRATION_FOLDS = 5
 MIN_CALIBRATION_ISSUES = 10
 CALIBRATION_SEED = 0
+PERTURBATION_SEED = 0
+PERTURBED_SHARE = 0.5
+TWO_TOPIC_SHARE = 0.15
 
 
 @dataclass(frozen=True)
@@ -162,11 +169,22 @@ def ranked_with_confidence(
     return result
 
 
-def calibration_fit(vectors: np.ndarray, issue_ids: np.ndarray, queryable: np.ndarray) -> Calibration | None:
+def calibration_fit(
+    vectors: np.ndarray,
+    issue_ids: np.ndarray,
+    queryable: np.ndarray,
+    *,
+    texts: Sequence[str] | None = None,
+    encode: Callable[[list[str]], np.ndarray] | None = None,
+    perturbed: int = 0,
+) -> Calibration | None:
     """Fit the calibration by replaying the library against itself (see the module docstring).
 
-    ``queryable`` marks the vectors that may play mentions (examples, not titles). Returns None
-    when the library is too small, or the replay too one-sided, to learn from."""
+    ``queryable`` marks the vectors that may play mentions (examples, not titles). Given the
+    vectors' ``texts`` and an ``encode`` function (texts as mentions to unit vectors), a seeded
+    sample of at most ``perturbed`` examples also plays, rewritten as real mentions arrive
+    (suggestions.perturbation). Returns None when the library is too small, or the replay too
+    one-sided, to learn from."""
     issues = np.unique(issue_ids)
     if len(issues) < MIN_CALIBRATION_ISSUES:
         return None
@@ -177,37 +195,113 @@ def calibration_fit(vectors: np.ndarray, issue_ids: np.ndarray, queryable: np.nd
     for issue in issues:
         members = rng.permutation(np.flatnonzero(issue_ids == issue))
         vector_fold[members] = np.arange(len(members)) % CALIBRATION_FOLDS
+    noisy = (
+        _perturbed_mentions(texts, issue_ids, queryable, encode, perturbed)
+        if perturbed > 0 and texts is not None and encode is not None
+        else None
+    )
+    left_out_issues = np.array([issue_fold[int(issue)] for issue in issue_ids])
     features: list[np.ndarray] = []
     correct: list[np.ndarray] = []
-    covered: list[np.ndarray] = []
+    kind: list[np.ndarray] = []
     for fold in range(CALIBRATION_FOLDS):
-        left_out = np.array([issue_fold[int(issue)] == fold for issue in issue_ids])
+        left_out = left_out_issues == fold
         train = ~left_out & (vector_fold != fold)
-        if len(np.unique(issue_ids[train])) < 2:
+        trained_issues = np.unique(issue_ids[train])
+        if len(trained_issues) < 2:
             continue
         held_back = ~left_out & (vector_fold == fold) & queryable
+        head = head_fit(vectors[train], issue_ids[train])
         for mask, is_covered in ((held_back, True), (left_out & queryable, False)):
             if not mask.any():
                 continue
-            fold_features, predicted = _replay(vectors[mask], vectors[train], issue_ids[train])
+            fold_features, predicted = _replay(vectors[mask], vectors[train], issue_ids[train], head)
             features.append(fold_features)
             correct.append((predicted == issue_ids[mask]) if is_covered else np.zeros(mask.sum(), dtype=bool))
-            covered.append(np.full(mask.sum(), is_covered))
+            kind.append(np.full(mask.sum(), COVERED if is_covered else UNCOVERED))
+        if noisy is None:
+            continue
+        # A perturbed mention plays where its source does; a second topic it carries may be
+        # covered even when its source's issue is left out.
+        playing = held_back[noisy.source] | (left_out & queryable)[noisy.source]
+        if not playing.any():
+            continue
+        fold_features, predicted = _replay(noisy.vectors[playing], vectors[train], issue_ids[train], head)
+        answers = noisy.issues[playing]
+        answerable = np.isin(answers, trained_issues)  # answers: (n, 2), -1 for no second topic
+        is_right = ((answers == predicted[:, None]) & answerable).any(axis=1)
+        features.append(fold_features)
+        correct.append(is_right)
+        kind.append(np.where(answerable.any(axis=1), PERTURBED_COVERED, PERTURBED_UNCOVERED))
     if not features:
         return None
-    x, y, is_covered_row = np.vstack(features), np.concatenate(correct), np.concatenate(covered)
+    x, y, row_kind = np.vstack(features), np.concatenate(correct), np.concatenate(kind)
+    is_covered_row = (row_kind == COVERED) | (row_kind == PERTURBED_COVERED)
     if y.all() or not y.any() or is_covered_row.all() or not is_covered_row.any():
         return None
-    # Covered and uncovered mentions weigh the same in total.
-    weight = np.where(is_covered_row, 0.5 / is_covered_row.mean(), 0.5 / (1 - is_covered_row.mean()))
-    model = LogisticRegression(C=1.0).fit(x, y, sample_weight=weight)
+    model = LogisticRegression(C=1.0).fit(x, y, sample_weight=_replay_weights(row_kind))
     w = model.coef_[0]
     return Calibration((float(w[0]), float(w[1]), float(w[2])), float(model.intercept_[0]))
 
 
-def _replay(queries: np.ndarray, vectors: np.ndarray, issue_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each query: the features of the top-ranked issue, and that issue."""
-    head = head_fit(vectors, issue_ids)
+COVERED, UNCOVERED, PERTURBED_COVERED, PERTURBED_UNCOVERED = range(4)
+
+
+def _replay_weights(kind: np.ndarray) -> np.ndarray:
+    """Covered and uncovered mentions weigh the same in total; within each, perturbed mentions
+    carry PERTURBED_SHARE of the weight (all of it, or none, when the other sort is missing)."""
+    weight = np.zeros(len(kind))
+    for clean, noisy in ((COVERED, PERTURBED_COVERED), (UNCOVERED, PERTURBED_UNCOVERED)):
+        clean_rows, noisy_rows = kind == clean, kind == noisy
+        noisy_share = PERTURBED_SHARE if clean_rows.any() and noisy_rows.any() else float(noisy_rows.any())
+        if clean_rows.any():
+            weight[clean_rows] = 0.5 * (1 - noisy_share) / clean_rows.sum()
+        if noisy_rows.any():
+            weight[noisy_rows] = 0.5 * noisy_share / noisy_rows.sum()
+    return weight * len(kind)
+
+
+@dataclass(frozen=True)
+class PerturbedMentions:
+    source: np.ndarray  # int (n,): the row of the phrasing each one rewrites
+    issues: np.ndarray  # int64 (n, 2): its issue and a second topic's issue (-1 for none)
+    vectors: np.ndarray  # float32 (n, dimension)
+
+
+def _perturbed_mentions(
+    texts: Sequence[str],
+    issue_ids: np.ndarray,
+    queryable: np.ndarray,
+    encode: Callable[[list[str]], np.ndarray],
+    limit: int,
+) -> PerturbedMentions | None:
+    """A seeded sample of at most ``limit`` queryable phrasings, each rewritten once as a
+    real mention (a share of them joined with another issue's phrasing), encoded in one batch."""
+    rng = random.Random(PERTURBATION_SEED)
+    candidates = np.flatnonzero(queryable).tolist()
+    if not candidates:
+        return None
+    sources = sorted(rng.sample(candidates, min(limit, len(candidates))))
+    rewritten: list[str] = []
+    issues = np.full((len(sources), 2), -1, dtype=np.int64)
+    for row, source in enumerate(sources):
+        text = texts[source]
+        issues[row, 0] = issue_ids[source]
+        if rng.random() < TWO_TOPIC_SHARE:
+            partner = rng.choice(candidates)
+            if issue_ids[partner] != issue_ids[source]:
+                text = topics_joined(text, texts[partner], rng=rng)
+                issues[row, 1] = issue_ids[partner]
+        rewritten.append(mention_perturb(text, rng=rng))
+    vectors = np.asarray(encode(rewritten), dtype=np.float32)
+    return PerturbedMentions(np.array(sources, dtype=np.int64), issues, vectors)
+
+
+def _replay(
+    queries: np.ndarray, vectors: np.ndarray, issue_ids: np.ndarray, head: IssueHead
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each query: the features of the top-ranked issue, and that issue (``head`` fitted on
+    ``vectors``)."""
     similarity = queries @ vectors.T
     cosine = np.stack([similarity[:, issue_ids == issue].max(axis=1) for issue in head.issue_ids], axis=1)
     probability = head.probability_rows(queries)
