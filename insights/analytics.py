@@ -25,7 +25,8 @@ ACCEPTANCE_RATE_DEFINITION = (
     "Acceptance rate = showings after which an agent sent the response (accepted as is or edited) "
     "÷ times the response was shown. Accepted, edited and rejected count showings with at least one "
     "such answer, so when two agents answer the same showing differently it counts in both columns, "
-    "but only once in the rate. Mentions the engine abstained on were never shown and never count."
+    "but only once in the rate. Mentions the engine abstained on were never shown and never count, "
+    "even when an agent unfolded a candidate and sent it (the summary counts those answers)."
 )
 
 
@@ -264,6 +265,7 @@ class Summary:
     mentions: int
     abstained: int
     answered: int  # a reply was sent (accepted or edited feedback)
+    answered_from_candidates: int  # of those, abstained: the reply was a candidate, folded away
     with_received_at: int  # the integration reported when the mention reached the brand
     timed: int  # answered, with received_at: the mentions the times below describe
     answer_median: timedelta | None
@@ -279,13 +281,17 @@ class Summary:
 
 
 def mentions_summary(*, filters: AnalyticsFilter) -> Summary:
-    """Mentions, how many the engine abstained on and how many were answered, and the time from
+    """Mentions, how many the engine abstained on and how many were answered (and of those, how
+    many the engine abstained on: answered with a candidate an agent unfolded), and the time from
     mention to answer (answered_at - received_at: median and 90th percentile, interpolated) over
     the mentions whose integration reported received_at."""
     mentions = SuggestionRequest.objects.filter(filters.mentions_q())
     answered = Q(answered_at__isnull=False)
     received = Q(received_at__isnull=False)
     counts = mentions.aggregate(
+        # A request is answered only by feedback on a draft it offered: abstained, a candidate.
+        # First, while "abstained" still names the field rather than the count below.
+        answered_from_candidates=Count("pk", filter=answered & Q(abstained=True)),
         mentions=Count("pk"),
         abstained=Count("pk", filter=Q(abstained=True)),
         answered=Count("pk", filter=answered),

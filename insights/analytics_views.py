@@ -140,6 +140,7 @@ def summary_data(filters: AnalyticsFilter, bucket: str) -> dict[str, Any]:
         "abstained_share": rate(summary.abstained_share),
         "answered": summary.answered,
         "answered_share": rate(summary.answered_share),
+        "answered_from_candidates": summary.answered_from_candidates,
         "time_to_answer": {
             "median_seconds": seconds(summary.answer_median),
             "p90_seconds": seconds(summary.answer_p90),
