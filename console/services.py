@@ -210,9 +210,7 @@ def mention_answer(
         if refused:
             raise ValidationError(refused)
         if response is not None and request is not None:
-            offered = mention_drafts(mention=mention, agent=agent) + mention_candidates(
-                mention=mention, agent=agent
-            )
+            offered = _drafts_rendered(mention, request.offered, agent, templates=None)
             suggested = _suggested_text(offered, response)
             action = Feedback.Action.ACCEPTED if text == suggested else Feedback.Action.EDITED
             feedback_give(
