@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Pushed mentions whose suggestions task was lost (broker down when they arrived).
     "inbox-missed-suggestions": {"task": "console.tasks.mentions_suggest_missed_task", "schedule": 60},
+    # Confidence refitted on agents' verdicts (suggestions.recalibration).
+    "confidence-recalibration": {
+        "task": "suggestions.tasks.recalibration_fit_task",
+        "schedule": envint("CARELINE_RECALIBRATION_SECONDS", 60 * 60),
+    },
 }
 
 # Retrieval

@@ -204,3 +204,25 @@ class IndexRebuildRequest(models.Model):
 
     def __str__(self) -> str:
         return f"rebuild #{self.pk} ({'done' if self.finished_at else 'pending'})"
+
+
+class Recalibration(models.Model):
+    """A monotone correction of the engine's confidence learned from agents' verdicts on top
+    suggestions (suggestions.recalibration): served = sigmoid(slope * logit(raw) + intercept).
+    The newest row is applied to every confidence computed after it was fitted."""
+
+    slope = models.FloatField()
+    intercept = models.FloatField()
+    verdicts = models.PositiveIntegerField(help_text="Verdicts the served fit was made on.")
+    holdout = models.PositiveIntegerField(help_text="Newest verdicts the error was measured on.")
+    ece = models.FloatField(help_text="Expected calibration error on the holdout, recalibrated.")
+    ece_before = models.FloatField(help_text="The same, with the uncorrected confidence.")
+    newest_verdict_at = models.DateTimeField()
+    fitted_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-fitted_at", "-id"]
+        get_latest_by = ["fitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"recalibration of {self.fitted_at:%Y-%m-%d %H:%M} on {self.verdicts} verdicts"

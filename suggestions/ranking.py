@@ -130,6 +130,12 @@ class Calibration:
         z = self.bias + float(np.dot(self.weights, (candidate.cosine, candidate.probability, margin)))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
+    def recalibrated(self, *, slope: float, intercept: float) -> Calibration:
+        """This calibration followed by ``sigmoid(slope * logit(confidence) + intercept)``: the
+        same family, since the logit of its confidence is linear in the features."""
+        w = self.weights
+        return Calibration((slope * w[0], slope * w[1], slope * w[2]), slope * self.bias + intercept)
+
     def as_dict(self) -> dict[str, Any]:
         return {"weights": list(self.weights), "bias": self.bias}
 

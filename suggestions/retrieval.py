@@ -10,6 +10,7 @@ import numpy as np
 from kb.selectors import examples_matchable
 from suggestions.indexing import issue_of_title
 from suggestions.ranking import Candidate, fallback_calibration, ranked_with_confidence
+from suggestions.recalibration import calibration_recalibrated
 from suggestions.serving import ServedIndex
 
 # How many nearest vectors to look at; enough to find several distinct issues.
@@ -50,7 +51,7 @@ def issues_matching(
         Candidate(issue_id, score, probabilities.get(issue_id, 0.0))
         for issue_id, (score, _) in closest.items()
     ]
-    calibration = served.calibration or fallback_calibration()
+    calibration = calibration_recalibrated(served.calibration or fallback_calibration())
     return [
         IssueMatch(
             candidate.issue_id,

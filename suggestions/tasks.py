@@ -1,5 +1,6 @@
-"""Celery entry points for keeping the index in step with the library. Logic lives in
-suggestions.indexing; tasks take no model instances and own their retries."""
+"""Celery entry points for keeping the index in step with the library, and the confidence in step
+with agents' verdicts. Logic lives in suggestions.indexing and suggestions.recalibration; tasks
+take no model instances and own their retries."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from suggestions.indexing import (
     index_sync,
     index_versions_prune,
 )
+from suggestions.recalibration import RecalibrationRefused, recalibration_fit
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,16 @@ def index_maintain_task() -> list[int]:
         index_rebuild_task.delay(request_id)
     index_versions_prune()
     return lost
+
+
+@shared_task
+def recalibration_fit_task() -> int | None:
+    """Refit the confidence on agents' verdicts; None while there are too few to learn from."""
+    try:
+        return recalibration_fit().pk
+    except RecalibrationRefused as exc:
+        logger.info("Confidence not recalibrated: %s", exc)
+        return None
 
 
 @worker_ready.connect
