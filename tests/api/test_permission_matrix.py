@@ -90,6 +90,7 @@ MAY: dict[str, tuple[set[str], dict | None]] = {
     "GET /api/v1/analytics/responses.csv": (INSIGHTS, None),
     "GET /api/v1/analytics/issues/": (INSIGHTS, None),
     "GET /api/v1/analytics/issues.csv": (INSIGHTS, None),
+    "GET /api/v1/analytics/reliability/": (INSIGHTS, None),
     "GET /api/v1/library-health/": (INSIGHTS, None),
     "GET /api/v1/common-edits/": (INSIGHTS, None),
     "GET /api/v1/gaps/": (INSIGHTS, None),
