@@ -3,8 +3,8 @@
 The calibration each index version carries (suggestions.ranking) is learned from the library's
 short clean phrasings; real traffic is longer, noisier and covered more or less often than that
 replay assumes, so its confidence drifts from how often the top suggestion is actually right.
-Agents tell us: every verdict on a request's top suggestion (``results[0]``: what was shown, or
-the closest draft of an abstained answer) is a labelled point (its confidence, was it right):
+Agents tell us: every verdict on a request's top suggestion (position 1: what was shown first,
+or the closest draft of an abstained answer) is a labelled point (its confidence, was it right):
 
 - right: an agent sent it (accepted or edited);
 - wrong: an agent rejected it ("nothing fits" rejects every draft), or sent another one instead.
@@ -35,7 +35,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from sklearn.linear_model import LogisticRegression
 
-from suggestions.models import Feedback, Recalibration, SuggestionRequest
+from suggestions.models import Feedback, Recalibration, SuggestedResponse, SuggestionRequest
 from suggestions.ranking import Calibration
 
 logger = logging.getLogger(__name__)
@@ -81,36 +81,29 @@ class Reliability:
 
 def verdicts_given(*, requests: QuerySet[SuggestionRequest] | None = None) -> list[Verdict]:
     """The verdicts on top suggestions of ``requests`` (default all), oldest request first."""
-    requests = (requests if requests is not None else SuggestionRequest.objects.all()).filter(
+    judged = (requests if requests is not None else SuggestionRequest.objects.all()).filter(
         feedback__isnull=False
     )
-    rows = (
-        requests.distinct()
-        .order_by("-created_at", "-id")
-        .values_list("pk", "created_at", "results")[:MAX_VERDICTS]
-    )
-    found = list(rows)[::-1]
-    actions: dict[int, list[tuple[str, str]]] = {}
-    for request_id, key, action in Feedback.objects.filter(
-        request_id__in=[row[0] for row in found]
-    ).values_list("request_id", "response__key", "action"):
-        actions.setdefault(request_id, []).append((key, action))
+    tops = list(
+        SuggestedResponse.objects.filter(position=1, request__in=judged.values("pk"))
+        .order_by("-request__created_at", "-request_id")
+        .values_list("request_id", "request__created_at", "response_id", "confidence")[:MAX_VERDICTS]
+    )[::-1]
+    given: dict[int, list[tuple[int, str]]] = {}
+    for request_id, response_id, action in Feedback.objects.filter(
+        request_id__in=[top[0] for top in tops]
+    ).values_list("request_id", "response_id", "action"):
+        given.setdefault(request_id, []).append((response_id, action))
     history = _history()
     verdicts = []
-    for request_id, created_at, results in found:
-        if not results or not isinstance(results, list) or "confidence" not in results[0]:
-            continue
-        top = results[0]["response"]
-        given = actions.get(request_id, [])
-        sent_top = any(key == top and action in SENT for key, action in given)
-        rejected_top = any(key == top and action == Feedback.Action.REJECTED for key, action in given)
-        sent_other = any(key != top and action in SENT for key, action in given)
-        if not (sent_top or rejected_top or sent_other):
-            continue
-        confidence = float(results[0]["confidence"])
-        verdicts.append(
-            Verdict(created_at, confidence, _uncorrected(confidence, created_at, history), sent_top)
-        )
+    for request_id, created_at, top, confidence in tops:
+        actions = given.get(request_id, [])
+        sent_top = any(response == top and action in SENT for response, action in actions)
+        # A rejection of another draft says nothing about the top one.
+        if sent_top or any(response == top or action in SENT for response, action in actions):
+            verdicts.append(
+                Verdict(created_at, confidence, _uncorrected(confidence, created_at, history), sent_top)
+            )
     return verdicts
 
 

@@ -60,6 +60,9 @@ def test_a_sent_top_suggestion_is_right_and_a_rejected_or_passed_over_one_is_wro
     verdict(pair, 0.7, False, minutes=2)
     verdict(pair, 0.6, True, minutes=3, sent_other=True)  # the agent sent the second one
     request_with_suggestions(list(pair), confidence=0.9, brand=None)  # nobody said anything
+    # Only the second draft rejected: nothing is known of the first.
+    passed = request_with_suggestions(list(pair), confidence=0.5, brand=None)
+    FeedbackFactory(request=passed, response=pair[1], action=Feedback.Action.REJECTED)
 
     found = verdicts_given()
 
