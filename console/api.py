@@ -162,8 +162,8 @@ class MentionSerializer(serializers.ModelSerializer):
     abstained = serializers.SerializerMethodField(help_text="Nothing in the library fits (null until ready).")
     suggestions = serializers.SerializerMethodField(help_text="Ranked best first; empty when abstained.")
     candidates = serializers.SerializerMethodField(
-        help_text="When abstained, the ranked drafts, closest first, for an agent to judge; "
-        "never to be sent without one. Empty otherwise."
+        help_text="When abstained, the ranked drafts, closest first, for an agent to judge "
+        "(an integration acting on its own sends only suggestions). Empty otherwise."
     )
     suggestion_request = serializers.IntegerField(source="suggestion_id", read_only=True, allow_null=True)
     personal_data = serializers.ListField(

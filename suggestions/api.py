@@ -153,8 +153,8 @@ class SuggestionOutputSerializer(serializers.ModelSerializer):
     )
     candidates = DraftsField(
         read_only=True,
-        help_text="When abstained, the ranked drafts, closest first, for an agent to judge; "
-        "never to be sent without one. Empty otherwise.",
+        help_text="When abstained, the ranked drafts, closest first, for an agent to judge "
+        "(an integration acting on its own sends only suggestions). Empty otherwise.",
     )
 
     class Meta:
