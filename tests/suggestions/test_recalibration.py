@@ -171,3 +171,9 @@ def test_the_command_says_why_it_did_not_recalibrate_and_what_it_fitted(pair, se
     many(pair, [(0.7, 0.9, 10)], first_minute=10)
     call_command("recalibrate")
     assert "recalibrated on 20 verdicts" in capsys.readouterr().out
+
+
+def test_the_refit_runs_on_the_beat_schedule(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["confidence-recalibration"]
+    assert entry["task"] == recalibration_fit_task.name
+    assert entry["schedule"] == 3600
