@@ -82,10 +82,10 @@ class Candidate:
 def gap_candidates(
     *, since: datetime, until: datetime, confidence_below: float | None = None
 ) -> list[Candidate]:
-    """Mentions asked between `since` and `until` that the engine abstained on, whose first shown
-    suggestion was below `confidence_below` (default: the CARELINE_GAP_CONFIDENCE setting), or
-    whose feedback was all rejections; none already in a converted or dismissed cluster. Oldest
-    first, so a run is deterministic."""
+    """Mentions asked between `since` and `until` that the engine abstained on (unless an agent
+    sent one of its closest drafts), whose first shown suggestion was below `confidence_below`
+    (default: the CARELINE_GAP_CONFIDENCE setting), or whose feedback was all rejections; none
+    already in a converted or dismissed cluster. Oldest first, so a run is deterministic."""
     threshold = settings.CARELINE_GAP_CONFIDENCE if confidence_below is None else confidence_below
     mention = OuterRef("pk")
     weak_first = SuggestedResponse.objects.filter(
@@ -107,7 +107,7 @@ def gap_candidates(
     )
     candidates = []
     for pk, text, brand_id, channel, created_at, abstained, weak, was_rejected, was_sent in rows.iterator():
-        if abstained:
+        if abstained and not was_sent:  # sent from a closest draft: the library had the answer
             reason = Reason.ABSTAINED
         elif was_rejected and not was_sent:
             reason = Reason.REJECTED

@@ -85,6 +85,18 @@ def test_a_mention_an_agent_answered_after_rejecting_one_suggestion_is_no_candid
     assert answered.pk not in candidate_reasons()
 
 
+def test_an_abstained_mention_answered_from_a_closest_draft_is_no_candidate():
+    """The library had the answer, folded among the closest drafts: no gap to fill."""
+    response = ResponseFactory()
+    answered = request_with_suggestions([response], confidence=0.3, abstained=True)
+    FeedbackFactory(
+        request=answered, response=response, action=Feedback.Action.ACCEPTED, given_by=UserFactory()
+    )
+    unanswered = request_with_suggestions([response], confidence=0.3, abstained=True)
+
+    assert candidate_reasons() == {unanswered.pk: GapMember.Reason.ABSTAINED}
+
+
 def test_only_the_first_shown_suggestion_decides_low_confidence(settings):
     settings.CARELINE_GAP_CONFIDENCE = 0.6
     strong_first = request_with_suggestions([ResponseFactory()], confidence=0.8)
