@@ -3,6 +3,7 @@ then rank the issues found by their closest example and the issue head (see rank
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ from suggestions.serving import ServedIndex
 
 # How many nearest vectors to look at; enough to find several distinct issues.
 SEARCH_DEPTH = 50
+# A topic of a mention counts when its best issue is at least this confident (issues_matching_topics).
+TOPIC_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,48 @@ def issues_matching(
         )
         for candidate, confidence in ranked_with_confidence(candidates, calibration)
     ]
+
+
+def issues_matching_topics(
+    queries: Sequence[np.ndarray],
+    served: ServedIndex,
+    *,
+    brand_id: int | None = None,
+    depth: int = SEARCH_DEPTH,
+) -> list[IssueMatch]:
+    """Issues for a mention that may be about several, best first: ``queries[0]`` is the whole
+    mention's vector, the other rows its topics' (suggestions.text.mention_topics).
+
+    The whole mention's ranking (issues_matching) is the base. Each topic's best issue counts
+    when its confidence reaches TOPIC_CONFIDENCE; so does the whole mention's first. When that
+    makes two issues or more, the mention is about several: each of them is in the answer with
+    the confidence of the vector that supports it best, the whole mention's first (if it counts)
+    first, the others by confidence. Otherwise the whole mention's ranking stands, its first issue
+    raised to a topic's confidence when that topic finds the same issue: a lone confident sentence
+    about something else is a side remark more often than a second issue (bench.two_topics).
+    Nothing here depends on CARELINE_ABSTAIN_THRESHOLD, so abstaining stays exactly "the first
+    confidence is below it"."""
+    ranked = issues_matching(queries[0], served, brand_id=brand_id, depth=depth)
+    tops = [
+        found[0]
+        for topic in queries[1:]
+        if (found := issues_matching(topic, served, brand_id=brand_id, depth=depth))
+        and found[0].confidence >= TOPIC_CONFIDENCE
+    ]
+    if not ranked or not tops:
+        return ranked
+    best = {match.issue_id: match for match in ranked}
+    first = ranked[0] if ranked[0].confidence >= TOPIC_CONFIDENCE else None
+    issues = {match.issue_id for match in tops} | ({first.issue_id} if first else set())
+    for match in tops:
+        if (len(issues) > 1 or match.issue_id == ranked[0].issue_id) and (
+            match.issue_id not in best or best[match.issue_id].confidence < match.confidence
+        ):
+            best[match.issue_id] = match
+    if len(issues) < 2:
+        return [best[match.issue_id] for match in ranked]
+    lead = [best.pop(first.issue_id)] if first else []
+    return lead + sorted(best.values(), key=lambda match: -match.confidence)
 
 
 def _head_probabilities(query: np.ndarray, served: ServedIndex, brand_id: int | None) -> dict[int, float]:
