@@ -208,11 +208,11 @@ class IndexRebuildRequest(models.Model):
 
 class Recalibration(models.Model):
     """A monotone correction of the engine's confidence learned from agents' verdicts on top
-    suggestions (suggestions.recalibration): served = sigmoid(slope * logit(raw) + intercept).
-    The newest row is applied to every confidence computed after it was fitted."""
+    suggestions (suggestions.recalibration): piecewise linear through ``knots`` ({"raw": [...],
+    "served": [...]}, both increasing from 0 to 1). The newest row is applied to every confidence
+    computed after it was fitted."""
 
-    slope = models.FloatField()
-    intercept = models.FloatField()
+    knots = models.JSONField(default=dict, help_text="The map's points: raw and served confidence.")
     verdicts = models.PositiveIntegerField(help_text="Verdicts the served fit was made on.")
     holdout = models.PositiveIntegerField(help_text="Newest verdicts the error was measured on.")
     ece = models.FloatField(help_text="Expected calibration error on the holdout, recalibrated.")

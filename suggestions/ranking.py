@@ -130,11 +130,10 @@ class Calibration:
         z = self.bias + float(np.dot(self.weights, (candidate.cosine, candidate.probability, margin)))
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
-    def recalibrated(self, *, slope: float, intercept: float) -> Calibration:
-        """This calibration followed by ``sigmoid(slope * logit(confidence) + intercept)``: the
-        same family, since the logit of its confidence is linear in the features."""
-        w = self.weights
-        return Calibration((slope * w[0], slope * w[1], slope * w[2]), slope * self.bias + intercept)
+    def recalibrated(self, *, raw: Sequence[float], served: Sequence[float]) -> Calibration:
+        """This calibration followed by a monotone map of its confidence: piecewise linear
+        through the points (``raw[i]``, ``served[i]``), both increasing."""
+        return Recalibrated(self.weights, self.bias, tuple(raw), tuple(served))
 
     def as_dict(self) -> dict[str, Any]:
         return {"weights": list(self.weights), "bias": self.bias}
@@ -150,6 +149,18 @@ class Calibration:
         if len(weights) != 3:
             raise ValueError("a calibration has three weights")
         return cls((weights[0], weights[1], weights[2]), bias)
+
+
+@dataclass(frozen=True)
+class Recalibrated(Calibration):
+    """A calibration whose confidence is mapped again, as agents' verdicts taught
+    (suggestions.recalibration)."""
+
+    raw: tuple[float, ...] = ()
+    served: tuple[float, ...] = ()
+
+    def confidence(self, candidate: Candidate, margin: float) -> float:
+        return float(np.interp(super().confidence(candidate, margin), self.raw, self.served))
 
 
 def fallback_calibration() -> Calibration:

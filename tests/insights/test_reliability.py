@@ -81,8 +81,7 @@ def test_every_brand_counts_by_default_and_the_period_narrows(verdicts, editor_c
 
 def test_the_recalibration_in_force_is_shown(verdicts, editor_client):
     Recalibration.objects.create(
-        slope=1.5,
-        intercept=0.7,
+        knots={"raw": [0.0, 0.5, 1.0], "served": [0.0, 0.7, 1.0]},
         verdicts=240,
         holdout=48,
         ece=0.04,

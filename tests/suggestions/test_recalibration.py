@@ -3,7 +3,6 @@ of fit and measurement, and that the engine serves the corrected confidence once
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 import numpy as np
@@ -15,7 +14,7 @@ from suggestions.models import Feedback, Recalibration
 from suggestions.recalibration import (
     RecalibrationRefused,
     expected_calibration_error,
-    platt_apply,
+    monotone_apply,
     recalibration_fit,
     verdicts_given,
 )
@@ -92,9 +91,9 @@ def test_the_fit_is_measured_on_the_newest_fifth_it_was_not_fitted_on(pair, sett
     assert fitted.ece_before == pytest.approx(0.4, abs=1e-6)
     # Fitted on the older 80 alone, it promises ~0.7 and ~0.95 to the newest 20.
     assert fitted.ece > 0.7
-    # Served: fitted on all 100, so the low-confidence bin lands near its overall 0.56 right.
-    served = platt_apply(np.array([0.3]), fitted.slope, fitted.intercept)[0]
-    assert 0.45 < served < 0.7
+    # Served: fitted on all 100, so the low-confidence bin lands on its overall 28 right in 50.
+    served = monotone_apply(np.array([0.3]), (fitted.knots["raw"], fitted.knots["served"]))[0]
+    assert served == pytest.approx(0.56)
 
 
 def test_a_fit_corrects_a_confidence_that_is_too_modest(pair, settings):
@@ -104,7 +103,9 @@ def test_a_fit_corrects_a_confidence_that_is_too_modest(pair, settings):
     fitted = recalibration_fit()
 
     assert fitted.ece < fitted.ece_before
-    assert platt_apply(np.array([0.2]), fitted.slope, fitted.intercept)[0] == pytest.approx(0.6, abs=0.12)
+    knots = (fitted.knots["raw"], fitted.knots["served"])
+    assert list(monotone_apply(np.array([0.1, 0.2, 0.4]), knots)) == pytest.approx([0.2, 0.6, 0.9])
+    assert np.all(np.diff(knots[0]) > 0) and np.all(np.diff(knots[1]) > 0)
 
 
 def test_no_new_verdict_means_no_new_fit_and_a_new_one_refits(pair, settings):
@@ -119,9 +120,9 @@ def test_no_new_verdict_means_no_new_fit_and_a_new_one_refits(pair, settings):
 
 def test_a_refit_reads_confidences_served_under_a_fit_back_to_the_engines_own(pair):
     verdict(pair, 0.4, True, minutes=1)
+    knots = ([0.0, 0.4, 1.0], [0.0, 0.7, 1.0])
     fit = Recalibration.objects.create(
-        slope=2.0,
-        intercept=0.5,
+        knots={"raw": knots[0], "served": knots[1]},
         verdicts=200,
         holdout=40,
         ece=0.1,
@@ -129,14 +130,14 @@ def test_a_refit_reads_confidences_served_under_a_fit_back_to_the_engines_own(pa
         newest_verdict_at=START,
     )
     Recalibration.objects.filter(pk=fit.pk).update(fitted_at=START + timedelta(minutes=2))
-    served = round(float(platt_apply(np.array([0.4]), 2.0, 0.5)[0]), 4)
+    served = round(float(monotone_apply(np.array([0.3]), knots)[0]), 4)
     verdict(pair, served, True, minutes=3)
 
     before, after = verdicts_given()
 
     assert (before.confidence, before.raw) == (0.4, 0.4)
-    assert after.confidence == served
-    assert after.raw == pytest.approx(0.4, abs=1e-3)
+    assert after.confidence == served == 0.525
+    assert after.raw == pytest.approx(0.3, abs=1e-4)
 
 
 def test_expected_calibration_error_weighs_each_bins_gap_by_its_count():
@@ -158,9 +159,9 @@ def test_the_engine_serves_the_recalibrated_confidence_once_fitted(library, sett
     fitted = recalibration_fit()
     after = suggestions_for(mention=mention).suggestions[0].confidence
 
-    logit = math.log(before / (1 - before))
     assert after != before
-    assert after == pytest.approx(1 / (1 + math.exp(-(fitted.slope * logit + fitted.intercept))), abs=1e-3)
+    expected = monotone_apply(np.array([before]), (fitted.knots["raw"], fitted.knots["served"]))[0]
+    assert after == pytest.approx(expected, abs=1e-3)
 
 
 def test_the_command_says_why_it_did_not_recalibrate_and_what_it_fitted(pair, settings, capsys):
