@@ -4,23 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('suggestions', '0004_confidence_recalibration'),
+        ("suggestions", "0004_confidence_recalibration"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='recalibration',
-            name='intercept',
+            model_name="recalibration",
+            name="intercept",
         ),
         migrations.RemoveField(
-            model_name='recalibration',
-            name='slope',
+            model_name="recalibration",
+            name="slope",
         ),
         migrations.AddField(
-            model_name='recalibration',
-            name='knots',
+            model_name="recalibration",
+            name="knots",
             field=models.JSONField(default=dict, help_text="The map's points: raw and served confidence."),
         ),
     ]
