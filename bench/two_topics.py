@@ -11,6 +11,8 @@ abstained). Every mention is asked twice in one process, in-process as the API w
 (suggestions.text.mention_topics), alternating which goes first. Reports, for each way:
 
 - ``both_offered``: both issues among the drafts offered (not abstained, top 3);
+- ``both_ranked``: both issues among the top 3 ranked drafts, offered or, when abstained, the
+  closest drafts an agent may unfold;
 - ``one_answered``: not abstained and the first draft is one of the two issues;
 - ``wrong_answered``: not abstained and the first draft is neither;
 - ``abstained``; for off-topic mentions ``off_topic_answered`` (should be 0);
@@ -78,6 +80,7 @@ def scores(rows: list[dict], cases: list[dict]) -> dict:
     return {
         "two_topic_mentions": total,
         "both_offered": share(sum(issues <= set(row["issues"][:3]) for row, issues in answered), total),
+        "both_ranked": share(sum(issues <= set(row["issues"][:3]) for row, issues in paired), total),
         "one_answered": share(sum(row["issues"][0] in issues for row, issues in answered), total),
         "wrong_answered": share(sum(row["issues"][0] not in issues for row, issues in answered), total),
         "abstained": share(total - len(answered), total),
@@ -188,14 +191,15 @@ def main() -> None:
     result = sample_library_run(args.data)
     print(json.dumps(result, indent=2))
     print(
-        "\n| two topics, sample library | both offered (top 3) | one answered | wrong answered "
-        "| abstained | off-topic answered | median took_ms |"
+        "\n| two topics, sample library | both offered (top 3) | both ranked (top 3) | one answered "
+        "| wrong answered | abstained | off-topic answered | median took_ms |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     for name, key in (("whole mention", "whole_mention"), ("with topics", "with_topics")):
         row = result[key]
         print(
-            f"| {name} | {row['both_offered']:.3f} | {row['one_answered']:.3f} | {row['wrong_answered']:.3f} "
+            f"| {name} | {row['both_offered']:.3f} | {row['both_ranked']:.3f} | {row['one_answered']:.3f} "
+            f"| {row['wrong_answered']:.3f} "
             f"| {row['abstained']:.3f} | {row['off_topic_answered']:.3f} | {row['median_took_ms']:.1f} |"
         )
     print(

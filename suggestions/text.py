@@ -51,6 +51,9 @@ beside the whole (suggestions.retrieval.issues_matching_topics):
   the one after, when it opens the mention), so "my flight got cancelled. why?" stays whole.
 - At most MAX_TOPICS topics (the rest joins the last): each one costs a search.
 - A mention with one topic gives none: the whole mention is all there is to embed.
+- Measured with bench.two_topics (40 two-issue mentions written for it, sample library, see its
+  README figures): both issues' drafts offered and ranked in the top 3 more often, and no
+  single-topic figure of bench.airline worse; 843 of its 1575 real tweets have topics.
 """
 
 from __future__ import annotations
