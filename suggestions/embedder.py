@@ -22,6 +22,9 @@ from django.core.exceptions import ImproperlyConfigured
 from suggestions.onnx_encoder import OnnxMentionEncoder
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
+# A mention and its topics (suggestions.text.mention_topics: at most 4) are one ONNX Runtime call;
+# a batch bigger than this goes through torch, whose batching pays off for rebuilds.
+FEW_TEXTS = 8
 
 
 @runtime_checkable
@@ -89,6 +92,8 @@ class SentenceTransformerEmbedder:
             return np.empty((0, self.dimension), dtype=np.float32)
         if len(texts) == 1 and not show_progress:
             return self._encode_one(texts[0])
+        if len(texts) <= FEW_TEXTS and self._onnx is not None and not show_progress:
+            return self._onnx.encode_few(texts)
         vectors = self._model.encode(
             texts,
             batch_size=batch_size,

@@ -249,6 +249,22 @@ def test_single_mentions_go_through_onnx_runtime_and_match_torch(minilm):
 
 
 @pytest.mark.model
+def test_a_mention_and_its_topics_go_through_onnx_runtime_together_and_match_torch(minilm, monkeypatch):
+    texts = [
+        "5 hrs late so I missed my connection AND my bag went to another city",
+        "5 hrs late so I missed my connection",
+        "my bag went to another city",
+    ]
+    torch_only = minilm._model.encode(texts, normalize_embeddings=True)
+    # Past this point torch may not run: a few texts are one ONNX Runtime call.
+    monkeypatch.setattr(minilm._model, "encode", lambda *args, **kwargs: pytest.fail("torch encoded"))
+
+    fast = minilm.encode(texts)
+
+    np.testing.assert_allclose(fast, torch_only, atol=1e-5)
+
+
+@pytest.mark.model
 def test_without_onnx_runtime_torch_serves_alone(minilm, tmp_path, monkeypatch):
     import builtins
 
