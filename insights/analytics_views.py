@@ -13,7 +13,7 @@ suggestion requests (editors, leads) get in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
@@ -289,46 +289,68 @@ class IssuesCsvApi(AnalyticsCsvApi):
 # -- Admin dashboard --------------------------------------------------------------------------------
 
 
-def analytics_page(request: HttpRequest) -> HttpResponse:
-    """The dashboard: filter form, summary figures, charts, the per-response table, CSV links."""
+def filtered_page(
+    request: HttpRequest,
+    *,
+    template: str,
+    title: str,
+    fill: Callable[[AnalyticsFilter, str, dict[str, str]], dict[str, Any]],
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """An insights page under the filter form (brand, channel, dates; a brand lead's own brand by
+    default): ``fill(filters, bucket, given)`` gives what the page shows for valid filters; invalid
+    ones show the form with its errors."""
     brands, default_brand = brand_choices(request.user)
     params = request.GET.copy()
     if default_brand is not None and not params.get("brand"):
         params["brand"] = default_brand.key
     query = query_for(params, request.user)
-    context: dict[str, Any] = {
+    page: dict[str, Any] = {
         **admin.site.each_context(request),
-        "title": "Analytics",
+        "title": title,
         "brands": brands,
         "every_brand": default_brand is None,
         "channels": Channel.choices,
-        "buckets": BUCKETS,
-        "acceptance_rate_definition": ACCEPTANCE_RATE_DEFINITION,
         "given": request.GET.dict(),
         "errors": {},
+        **(context or {}),
     }
     if not query.is_valid():
-        context["errors"] = query.errors
-        return TemplateResponse(request, "admin/insights/analytics.html", context)
+        page["errors"] = query.errors
+        return TemplateResponse(request, template, page)
     filters, bucket = query.read()
     given = {name: str(value) for name, value in filters_data(filters, bucket).items() if value is not None}
+    page.update(given=given, **fill(filters, bucket, given))
+    return TemplateResponse(request, template, page)
+
+
+def analytics_page(request: HttpRequest) -> HttpResponse:
+    """The dashboard: filter form, summary figures, charts, the per-response table, CSV links."""
+    return filtered_page(
+        request,
+        template="admin/insights/analytics.html",
+        title="Analytics",
+        fill=_dashboard,
+        context={"buckets": BUCKETS, "acceptance_rate_definition": ACCEPTANCE_RATE_DEFINITION},
+    )
+
+
+def _dashboard(filters: AnalyticsFilter, bucket: str, given: dict[str, str]) -> dict[str, Any]:
     kept = urlencode(given)
     summary = mentions_summary(filters=filters)
-    context.update(
-        given=given,
-        summary=summary,
-        answer_median=duration_text(summary.answer_median),
-        answer_p90=duration_text(summary.answer_p90),
-        responses=responses_usage(filters=filters),
-        charts={
+    return {
+        "summary": summary,
+        "answer_median": duration_text(summary.answer_median),
+        "answer_p90": duration_text(summary.answer_p90),
+        "responses": responses_usage(filters=filters),
+        "charts": {
             "volume": volume_data(filters, bucket),
             "acceptance": [issue_data(usage) for usage in issues_usage(filters=filters)],
             "abstain_rate": abstain_rate_data(filters, bucket),
         },
-        responses_csv=f"{reverse('analytics-responses-csv')}?{kept}",
-        issues_csv=f"{reverse('analytics-issues-csv')}?{kept}",
-    )
-    return TemplateResponse(request, "admin/insights/analytics.html", context)
+        "responses_csv": f"{reverse('analytics-responses-csv')}?{kept}",
+        "issues_csv": f"{reverse('analytics-issues-csv')}?{kept}",
+    }
 
 
 def duration_text(duration: timedelta | None) -> str:

@@ -13,16 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from insights.access import insights_page
 from insights.analytics import AnalyticsFilter
-from insights.analytics_views import AnalyticsApi, filters_data, query_for, rate
-from kb.channels import Channel
-from kb.selectors import brand_choices
+from insights.analytics_views import AnalyticsApi, filtered_page, rate
 from suggestions.models import Recalibration, SuggestionRequest
 from suggestions.recalibration import Reliability, recalibration_current, reliability_curve
 
@@ -78,27 +74,12 @@ class ReliabilityApi(AnalyticsApi):
 
 def reliability_page(request: HttpRequest) -> HttpResponse:
     """The reliability chart for the filtered mentions, with its table and the ECE."""
-    brands, default_brand = brand_choices(request.user)
-    params = request.GET.copy()
-    if default_brand is not None and not params.get("brand"):
-        params["brand"] = default_brand.key
-    query = query_for(params, request.user)
-    context: dict[str, Any] = {
-        **admin.site.each_context(request),
-        "title": "Confidence reliability",
-        "brands": brands,
-        "every_brand": default_brand is None,
-        "channels": Channel.choices,
-        "given": request.GET.dict(),
-        "errors": {},
-    }
-    if not query.is_valid():
-        context["errors"] = query.errors
-        return TemplateResponse(request, "admin/insights/reliability.html", context)
-    filters, bucket = query.read()
-    given = {name: str(value) for name, value in filters_data(filters, bucket).items() if value is not None}
-    context.update(given=given, reliability=reliability_data(filters))
-    return TemplateResponse(request, "admin/insights/reliability.html", context)
+    return filtered_page(
+        request,
+        template="admin/insights/reliability.html",
+        title="Confidence reliability",
+        fill=lambda filters, bucket, given: {"reliability": reliability_data(filters)},
+    )
 
 
 api_urlpatterns: list[URLPattern] = [
