@@ -10,7 +10,7 @@ import numpy as np
 
 from kb.selectors import examples_matchable
 from suggestions.indexing import issue_of_title
-from suggestions.ranking import Candidate, fallback_calibration, ranked_with_confidence
+from suggestions.ranking import Calibration, Candidate, fallback_calibration, ranked_with_confidence
 from suggestions.recalibration import calibration_recalibrated
 from suggestions.serving import ServedIndex
 
@@ -30,11 +30,17 @@ class IssueMatch:
 
 
 def issues_matching(
-    query: np.ndarray, served: ServedIndex, *, brand_id: int | None = None, depth: int = SEARCH_DEPTH
+    query: np.ndarray,
+    served: ServedIndex,
+    *,
+    brand_id: int | None = None,
+    depth: int = SEARCH_DEPTH,
+    calibration: Calibration | None = None,
 ) -> list[IssueMatch]:
     """Issues found among the `depth` nearest vectors, best first, with their confidence. Only
     issues that may answer `brand_id` count (None: every brand's); vectors whose example was
-    retired or moved since the index was built are ignored."""
+    retired or moved since the index was built are ignored. ``calibration`` defaults to the
+    served one, recalibrated (served_calibration); a caller matching several vectors reads it once."""
     scores, ids = served.index.search(query.reshape(1, -1), depth)
     hits = [(float(score), int(vector)) for score, vector in zip(scores[0], ids[0], strict=True)]
     examples = examples_matchable(example_ids=[v for _, v in hits if issue_of_title(v) is None])
@@ -54,7 +60,7 @@ def issues_matching(
         Candidate(issue_id, score, probabilities.get(issue_id, 0.0))
         for issue_id, (score, _) in closest.items()
     ]
-    calibration = calibration_recalibrated(served.calibration or fallback_calibration())
+    calibration = calibration or served_calibration(served)
     return [
         IssueMatch(
             candidate.issue_id,
@@ -89,18 +95,25 @@ def issues_matching_topics(
     bench.two_topics was answered, and on BANKING77 validation more mentions of categories left
     out of the library were answered. Nothing here reads CARELINE_ABSTAIN_THRESHOLD: abstaining
     stays exactly "the first confidence is below it"."""
-    ranked = issues_matching(queries[0], served, brand_id=brand_id, depth=depth)
+    calibration = served_calibration(served)
+    ranked = issues_matching(queries[0], served, brand_id=brand_id, depth=depth, calibration=calibration)
     if not ranked or len(queries) < 2:
         return ranked
     lead, best = ranked[0], {match.issue_id: match for match in ranked[1:]}
     for topic in queries[1:]:
-        found = issues_matching(topic, served, brand_id=brand_id, depth=depth)[:1]
+        found = issues_matching(topic, served, brand_id=brand_id, depth=depth, calibration=calibration)[:1]
         for match in found:
             if match.confidence < TOPIC_CONFIDENCE or match.issue_id == lead.issue_id:
                 continue
             if match.issue_id not in best or best[match.issue_id].confidence < match.confidence:
                 best[match.issue_id] = match
     return [lead, *sorted(best.values(), key=lambda match: -match.confidence)]
+
+
+def served_calibration(served: ServedIndex) -> Calibration:
+    """The served index's calibration (or the fallback curve), followed by the newest
+    recalibration from agents' verdicts: one database read."""
+    return calibration_recalibrated(served.calibration or fallback_calibration())
 
 
 def _head_probabilities(query: np.ndarray, served: ServedIndex, brand_id: int | None) -> dict[int, float]:
