@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "suggestions",
     "insights",
     "console",
+    "webhooks",
     "django_htmx",
 ]
 
@@ -244,6 +245,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Pushed mentions whose suggestions task was lost (broker down when they arrived).
     "inbox-missed-suggestions": {"task": "console.tasks.mentions_suggest_missed_task", "schedule": 60},
+    # Webhook deliveries due: retries after their backoff, and any whose task was lost.
+    "webhook-deliveries": {
+        "task": "webhooks.tasks.deliveries_send_due_task",
+        "schedule": envint("CARELINE_WEBHOOK_SWEEP_SECONDS", 15),
+    },
     # Confidence refitted on agents' verdicts (suggestions.recalibration).
     "confidence-recalibration": {
         "task": "suggestions.tasks.recalibration_fit_task",
@@ -254,6 +260,9 @@ CELERY_BEAT_SCHEDULE = {
 # Retrieval
 CARELINE_INDEX_DIR = Path(envstr("CARELINE_INDEX_DIR", str(VAR_DIR / "index")))
 CARELINE_EMBEDDING_MODEL = envstr("CARELINE_EMBEDDING_MODEL", "")
+# From this many vectors the index is approximate (faiss IVF, recall@10 >= 0.99 measured by
+# bench.scale); below it every vector is compared. Takes effect at the next rebuild or growth.
+CARELINE_ANN_MIN_VECTORS = envint("CARELINE_ANN_MIN_VECTORS", 20_000)
 # Below this confidence the engine answers "nothing fits" instead of a weak suggestion.
 CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
 # Confidence = logistic(steepness * (cosine similarity - centre)).
@@ -282,6 +291,18 @@ CARELINE_SUGGEST_ATTEMPTS = envint("CARELINE_SUGGEST_ATTEMPTS", 3)
 # How often (seconds) the console's inbox and an open mention's page refresh themselves.
 CARELINE_CONSOLE_REFRESH_SECONDS = envint("CARELINE_CONSOLE_REFRESH_SECONDS", 15)
 CARELINE_MAX_SUGGESTIONS = envint("CARELINE_MAX_SUGGESTIONS", 10)
+
+# Outbound webhooks (webhooks/): each delivery waits CARELINE_WEBHOOK_TIMEOUT_SECONDS for an answer
+# and is tried CARELINE_WEBHOOK_ATTEMPTS times, CARELINE_WEBHOOK_BACKOFF_SECONDS apart at first,
+# doubling up to CARELINE_WEBHOOK_BACKOFF_MAX_SECONDS (with jitter: about 2.5 to 5 hours in all by
+# default). Receivers on loopback, private or reserved addresses are refused unless allowed.
+CARELINE_WEBHOOK_TIMEOUT_SECONDS = envint("CARELINE_WEBHOOK_TIMEOUT_SECONDS", 10)
+CARELINE_WEBHOOK_ATTEMPTS = envint("CARELINE_WEBHOOK_ATTEMPTS", 12)
+CARELINE_WEBHOOK_BACKOFF_SECONDS = envint("CARELINE_WEBHOOK_BACKOFF_SECONDS", 30)
+CARELINE_WEBHOOK_BACKOFF_MAX_SECONDS = envint("CARELINE_WEBHOOK_BACKOFF_MAX_SECONDS", 60 * 60)
+CARELINE_WEBHOOK_ALLOW_PRIVATE = envbool("CARELINE_WEBHOOK_ALLOW_PRIVATE", False)
+# Secrets kept encrypted at rest (config.crypto): the first key encrypts, all decrypt.
+CARELINE_ENCRYPTION_KEYS = envlist("CARELINE_ENCRYPTION_KEYS", []) or [SECRET_KEY]
 
 # Content gaps: mentions of the last CARELINE_GAP_WINDOW_DAYS that the engine abstained on, whose
 # first suggestion was below CARELINE_GAP_CONFIDENCE, or whose suggestions were all rejected,

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from console.models import Mention
 from console.selectors import agents_to_assign, leads_for, may_work_for
+from console.signals import mention_event
 from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
 from kb.rendering import reply_length
@@ -66,6 +67,7 @@ def mention_receive(
     try:
         with transaction.atomic():
             mention.save()
+            mention_event.send(Mention, event="mention.created", mention=mention)
     except IntegrityError:  # the same mention pushed twice at once: the other push won
         return Mention.objects.get(channel=channel, external_id=external_id), False
     _queue_suggestions(mention.pk)
@@ -89,6 +91,7 @@ def mention_suggest(*, mention_id: int) -> Mention:
             return mention
         mention.suggestion = suggestion_create(mention=_to_answer(mention))
         mention.save(update_fields=["suggestion", "updated_at"])
+        mention_event.send(Mention, event="mention.suggestions_ready", mention=mention)
     return mention
 
 
@@ -222,6 +225,8 @@ def mention_answer(
                 given_by=agent,
             )
         _close(mention, Mention.Status.ANSWERED, agent, reply_text=text)
+        reply = {"text": text, "response": response.key if response else None, "agent": agent.get_username()}
+        mention_event.send(Mention, event="mention.answered", mention=mention, details={"reply": reply})
     return mention
 
 
@@ -253,6 +258,8 @@ def mention_escalate(
                 "updated_at",
             ]
         )
+        details = {"agent": agent.get_username(), "lead": lead.get_username()}
+        mention_event.send(Mention, event="mention.escalated", mention=mention, details=details)
     return mention
 
 
@@ -264,6 +271,8 @@ def mention_dismiss(*, mention: Mention, reason: str, agent: Account) -> Mention
     with transaction.atomic():
         mention = _open_locked(mention)
         _close(mention, Mention.Status.DISMISSED, agent, dismiss_reason=reason)
+        details = {"agent": agent.get_username()}
+        mention_event.send(Mention, event="mention.dismissed", mention=mention, details=details)
     return mention
 
 
