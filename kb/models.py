@@ -147,8 +147,8 @@ class Response(TimeStamped):
     text = models.TextField(
         max_length=5000,
         validators=[validate_response_template],
-        help_text="Django template. Variables: customer_name, handle, agent_name, agent_initials, "
-        "brand_name, brand_handle.",
+        help_text="Django template. Variables: customer_name, customer_first_name, handle, agent_name, "
+        "agent_initials, brand_name, brand_handle.",
     )
     language = models.CharField(max_length=16, default="en", validators=[language_validator])
     valid_from = models.DateTimeField(null=True, blank=True)

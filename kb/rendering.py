@@ -17,6 +17,10 @@ TWITTER_URL_LENGTH = 23
 _HANDLE_CHARACTER = re.compile(r"\w")
 # twitter-text v3: code points in these ranges weigh 1, everything else (CJK, ...) weighs 2.
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+# Titles a display name may open with; the first name is the word after them.
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
+# What is left at the end of a reply signed "^{{ agent_initials }}" when no agent is named.
+_DANGLING_SIGN_OFF = re.compile(r"\s*[\^~/\-\u2013\u2014]+\s*$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class ReplyContext:
         values["handle"] = as_handle(self.handle)
         values["brand_handle"] = as_handle(self.brand_handle)
         values["agent_initials"] = self.agent_initials or initials_of(self.agent_name)
+        values["customer_first_name"] = first_name_of(self.customer_name)
         return values
 
 
@@ -66,6 +71,14 @@ def initials_of(name: str) -> str:
     return "".join(part[0] for part in re.split(r"[\s\-]+", name.strip()) if part).upper()
 
 
+def first_name_of(name: str) -> str:
+    """'Dana Whitfield' -> 'Dana', 'Dr. Dana Whitfield' -> 'Dana'; a lone title stays as it is."""
+    words = name.split()
+    while len(words) > 1 and words[0].rstrip(".").lower() in _TITLES:
+        words = words[1:]
+    return words[0] if words else ""
+
+
 def reply_length(text: str, channel: str, reply_to: str = "") -> int:
     """Length of a reply as the channel counts it. On Twitter a URL counts 23, an emoji 2, CJK
     characters 2, and the leading @handle of the reply is included (once: a reply that already
@@ -84,7 +97,10 @@ def starts_with_handle(text: str, handle: str) -> bool:
 
 def render_reply(text: str, context: ReplyContext, channel: str) -> RenderedReply:
     """Render a response template for a conversation and check it against the channel's limit."""
-    rendered = render_response_template(text, context.variables())
+    variables = context.variables()
+    rendered = render_response_template(text, variables)
+    if not variables["agent_initials"] and "agent_initials" in text:
+        rendered = _DANGLING_SIGN_OFF.sub("", rendered)
     length = reply_length(rendered, channel, reply_to=context.handle)
     limit = channel_limit(channel)
     return RenderedReply(rendered, length, limit, limit is None or length <= limit)

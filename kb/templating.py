@@ -23,6 +23,7 @@ from django.template.library import Library
 
 RESPONSE_VARIABLES = (
     "customer_name",
+    "customer_first_name",
     "handle",
     "agent_name",
     "agent_initials",

@@ -179,3 +179,53 @@ def test_rendered_reply_length_includes_the_customer_handle_on_twitter():
 
     assert rendered.text == "Hi Jane"
     assert rendered.length == len("@jane Hi Jane")
+
+
+# ---- Sign-offs and first names ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Sorry about that. ^{{ agent_initials }}",
+        "Sorry about that. -{{ agent_initials }}",
+        "Sorry about that. – {{ agent_initials }}",
+        "Sorry about that.\n^{{ agent_initials }}",
+    ],
+)
+def test_a_sign_off_without_initials_disappears_with_its_separator(template):
+    reply = render_reply(template, ReplyContext(customer_name="Dana"), "twitter")
+
+    assert reply.text == "Sorry about that."
+    assert reply.length == len("Sorry about that.")
+
+
+def test_a_sign_off_with_initials_keeps_its_separator():
+    reply = render_reply("Sorry about that. ^{{ agent_initials }}", ReplyContext(agent_name="Sam Lee"), "twitter")
+
+    assert reply.text == "Sorry about that. ^SL"
+
+
+def test_a_separator_that_is_not_a_sign_off_stays():
+    reply = render_reply("Fares start at 5^2 dollars ^ {{ handle }}", ReplyContext(handle="dana"), "email")
+
+    assert reply.text == "Fares start at 5^2 dollars ^ @dana"
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("Dana Whitfield", "Dana"),
+        ("  Dana   Whitfield ", "Dana"),
+        ("Dr. Dana Whitfield", "Dana"),
+        ("mrs Jo March", "Jo"),
+        ("Mary-Jane Watson", "Mary-Jane"),
+        ("Dana", "Dana"),
+        ("Dr.", "Dr."),
+        ("", ""),
+    ],
+)
+def test_the_first_name_is_the_first_word_of_the_name_after_a_title(name, first):
+    reply = render_reply("Hi {{ customer_first_name|default:'there' }}", ReplyContext(customer_name=name), "email")
+
+    assert reply.text == f"Hi {first or 'there'}"

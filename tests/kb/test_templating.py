@@ -15,7 +15,8 @@ from kb.templating import (
 )
 
 EVERYTHING = {
-    "customer_name": "Jane",
+    "customer_name": "Jane Doe",
+    "customer_first_name": "Jane",
     "handle": "@jane",
     "agent_name": "Sam Lee",
     "agent_initials": "SL",
@@ -36,7 +37,7 @@ def _refusal(text: str) -> str:
 def test_every_variable_renders_its_value():
     text = " ".join("{{ %s }}" % name for name in RESPONSE_VARIABLES)
 
-    assert render_response_template(text, EVERYTHING) == "Jane @jane Sam Lee SL Acme Air @AcmeAir"
+    assert render_response_template(text, EVERYTHING) == "Jane Doe Jane @jane Sam Lee SL Acme Air @AcmeAir"
 
 
 def test_default_filter_fills_in_a_missing_customer_name():
