@@ -206,10 +206,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two models' "status" choices, named for their model in the schema.
+    # Choice sets named for their model in the schema: two models' "status", the webhook events.
     "ENUM_NAME_OVERRIDES": {
         "ResponseStatusEnum": "kb.models.Response.Status",
         "GapClusterStatusEnum": "insights.models.GapCluster.Status",
+        "WebhookEventEnum": "webhooks.models.Event",
     },
 }
 

@@ -5,6 +5,7 @@
 - /api/v1/brands/, /api/v1/issues/, /api/v1/examples/, /api/v1/responses/: the library.
 - GET /api/v1/index/ and POST /api/v1/index/rebuild/: the vector index.
 - /api/v1/mentions/: the inbox integrations push mentions into (suggested in the background).
+- /api/v1/webhooks/: receivers subscribed to the inbox's events (webhooks.api).
 - /api/v1/analytics/, /api/v1/gaps/, /api/v1/library-health/: insights for editors and leads
   (the same pages for people under /admin/insights/).
 """
@@ -22,6 +23,7 @@ from insights.urls import admin_urlpatterns as insights_admin_urlpatterns
 from insights.urls import api_urlpatterns as insights_api_urlpatterns
 from kb.api import BrandViewSet, ExampleViewSet, IssueViewSet, ResponseViewSet
 from suggestions.api import IndexApi, IndexRebuildApi, SuggestionViewSet, readyz
+from webhooks.api import WebhookViewSet
 
 admin.site.site_header = "Careline"
 admin.site.site_title = "Careline"
@@ -34,6 +36,7 @@ router.register("examples", ExampleViewSet, basename="example")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("suggestions", SuggestionViewSet, basename="suggestion")
 router.register("mentions", MentionViewSet, basename="mention")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("admin/insights/", include((insights_admin_urlpatterns, "insights"))),
