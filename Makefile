@@ -25,7 +25,7 @@ setup: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py import_library $(SAMPLE_LIBRARY) --if-empty
 	$(PY) manage.py rebuild_index --if-stale
-	$(PY) manage.py ensure_admin
+	$(PY) manage.py ensure_admin --address $(HOST)
 
 run: setup
 	$(PY) manage.py runserver $(HOST)
