@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
+from console.clock import time_left_words
 from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
 from console.models import Mention
 from console.selectors import (
@@ -89,7 +90,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = []
     for mention in mentions_queue(agent=agent, queue=queue, now=now)[:INBOX_ROWS]:
         minutes_left = round((mention.received_at + target - now).total_seconds() / 60)
-        rows.append({"mention": mention, "minutes_left": minutes_left, "overdue_by": -minutes_left})
+        rows.append({"mention": mention, "minutes_left": minutes_left, "clock": time_left_words(minutes_left)})
     context = {
         "queue": queue,
         "rows": rows,

@@ -66,7 +66,7 @@ def test_the_inbox_lists_open_mentions_oldest_first_with_their_clock(receive, br
     assert html.index(f'data-id="{late.pk}"') < html.index(f'data-id="{fresh.pk}"')
     assert '<strong id="overdue-count">1</strong>' in html
     assert "15 min overdue" in html
-    assert "50 min left" in html
+    assert "in 50 min" in html
 
 
 def test_the_queues_are_everyone_mine_and_nobodys(receive, browser, agent):
