@@ -90,7 +90,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
     rows = []
     for mention in mentions_queue(agent=agent, queue=queue, now=now)[:INBOX_ROWS]:
         minutes_left = round((mention.received_at + target - now).total_seconds() / 60)
-        rows.append({"mention": mention, "minutes_left": minutes_left, "clock": time_left_words(minutes_left)})
+        clock = time_left_words(minutes_left)
+        rows.append({"mention": mention, "minutes_left": minutes_left, "clock": clock})
     context = {
         "queue": queue,
         "rows": rows,

@@ -806,7 +806,8 @@ def test_an_error_in_the_30th_issue_writes_nothing_from_the_first_29(editor):
 
     assert errors == [
         "issues[29] 'issue-30': responses[0] 'reply-30': text: Unknown template variable: full_name. "
-        "Allowed: customer_name, customer_first_name, handle, agent_name, agent_initials, brand_name, brand_handle."
+        "Allowed: customer_name, customer_first_name, handle, agent_name, agent_initials, brand_name, "
+        "brand_handle."
     ]
     assert _snapshot() == before
     assert not Issue.objects.exists()

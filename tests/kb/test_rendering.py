@@ -189,7 +189,7 @@ def test_rendered_reply_length_includes_the_customer_handle_on_twitter():
     [
         "Sorry about that. ^{{ agent_initials }}",
         "Sorry about that. -{{ agent_initials }}",
-        "Sorry about that. – {{ agent_initials }}",
+        "Sorry about that. \u2013 {{ agent_initials }}",
         "Sorry about that.\n^{{ agent_initials }}",
     ],
 )
@@ -201,7 +201,9 @@ def test_a_sign_off_without_initials_disappears_with_its_separator(template):
 
 
 def test_a_sign_off_with_initials_keeps_its_separator():
-    reply = render_reply("Sorry about that. ^{{ agent_initials }}", ReplyContext(agent_name="Sam Lee"), "twitter")
+    context = ReplyContext(agent_name="Sam Lee")
+
+    reply = render_reply("Sorry about that. ^{{ agent_initials }}", context, "twitter")
 
     assert reply.text == "Sorry about that. ^SL"
 
@@ -226,6 +228,8 @@ def test_a_separator_that_is_not_a_sign_off_stays():
     ],
 )
 def test_the_first_name_is_the_first_word_of_the_name_after_a_title(name, first):
-    reply = render_reply("Hi {{ customer_first_name|default:'there' }}", ReplyContext(customer_name=name), "email")
+    template = "Hi {{ customer_first_name|default:'there' }}"
+
+    reply = render_reply(template, ReplyContext(customer_name=name), "email")
 
     assert reply.text == f"Hi {first or 'there'}"
