@@ -4,10 +4,11 @@ never shown back) and the delivery log, with redelivery."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
@@ -43,11 +44,12 @@ class SubscriptionAddForm(forms.ModelForm):
         self.user = user
         served = brands_served_by(user)
         if served is not None:
-            self.fields["brands"].queryset = Brand.objects.filter(pk__in=[brand.pk for brand in served])
-            self.fields["brands"].help_text = "Default: every brand you serve."
+            brands = cast(forms.ModelMultipleChoiceField, self.fields["brands"])
+            brands.queryset = Brand.objects.filter(pk__in=[brand.pk for brand in served])
+            brands.help_text = "Default: every brand you serve."
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         errors, _ = subscription_refusals(
             url=data.get("url") or self.data.get("url", ""),
             secret=data.get("secret", ""),
@@ -85,7 +87,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
         return WithUser
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ["url", "secret", "events", "brands"]
         return ["url", "secret_shown", "events_list", "brands_list", "active", "created_by", "created_at"]
@@ -97,7 +99,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         if change:
-            subscription_set_active(subscription=obj, active=obj.active, changed_by=request.user)
+            subscription_set_active(subscription=obj, active=obj.active, changed_by=_person(request))
             return
         data = form.cleaned_data
         created = subscription_create(
@@ -105,7 +107,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
             secret=data["secret"],
             events=data["events"],
             brands=list(data.get("brands") or []),
-            created_by=request.user,
+            created_by=_person(request),
         )
         obj.pk, obj.created_at, obj.created_by = created.pk, created.created_at, created.created_by
 
@@ -135,12 +137,12 @@ class SubscriptionAdmin(admin.ModelAdmin):
     @admin.action(description="Pause selected subscriptions", permissions=["change"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
-            subscription_set_active(subscription=subscription, active=False, changed_by=request.user)
+            subscription_set_active(subscription=subscription, active=False, changed_by=_person(request))
 
     @admin.action(description="Resume selected subscriptions", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for subscription in queryset:
-            subscription_set_active(subscription=subscription, active=True, changed_by=request.user)
+            subscription_set_active(subscription=subscription, active=True, changed_by=_person(request))
 
 
 @admin.register(Delivery)
@@ -161,7 +163,7 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["subscription", "mention"]
     date_hierarchy = "created_at"
     actions = ["redeliver_selected"]
-    fields = readonly_fields = [
+    readonly_fields = [
         "delivery_id",
         "event",
         "mention",
@@ -179,6 +181,9 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return deliveries_visible_to(request.user).select_related("mention")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -201,9 +206,13 @@ class DeliveryAdmin(admin.ModelAdmin):
         count = 0
         for delivery in queryset.order_by("pk"):  # a mention's events go out in their order
             try:
-                delivery_redeliver(delivery=delivery, redelivered_by=request.user)
+                delivery_redeliver(delivery=delivery, redelivered_by=_person(request))
             except PermissionDenied as refused:
                 self.message_user(request, str(refused), messages.ERROR)
                 return
             count += 1
         self.message_user(request, f"{count} deliveries queued to be sent again.", messages.SUCCESS)
+
+
+def _person(request: HttpRequest) -> Account:
+    return cast(Account, request.user)  # the admin lets only people signed in this far

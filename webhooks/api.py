@@ -9,8 +9,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User as Account
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -101,12 +102,12 @@ class WebhookViewSet(
     def create(self, request: Request) -> ApiResponse:
         given = SubscriptionInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        subscription = subscription_create(**given.validated_data, created_by=request.user)
+        subscription = subscription_create(**given.validated_data, created_by=cast(Account, request.user))
         shown = self.get_queryset().get(pk=subscription.pk)
         return ApiResponse(self.get_serializer(shown).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Subscription) -> None:
-        subscription_end(subscription=instance, ended_by=self.request.user)
+        subscription_end(subscription=instance, ended_by=cast(Account, self.request.user))
 
     @extend_schema(
         responses={200: DeliverySerializer(many=True)},
