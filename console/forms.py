@@ -35,7 +35,11 @@ class ReplyForm(forms.Form):
 
 
 class DismissForm(forms.Form):
-    reason = forms.ChoiceField(choices=DISMISS_REASONS)
+    # No reason is chosen for the agent: one click must not file a real complaint as spam.
+    reason = forms.ChoiceField(
+        choices=[("", "Why no reply is needed…"), *DISMISS_REASONS],
+        widget=forms.Select(attrs={"required": True, "aria-label": "Why no reply is needed"}),
+    )
 
 
 class PersonChoiceField(forms.ModelChoiceField):

@@ -151,3 +151,18 @@ def test_a_second_agent_sees_who_took_the_mention(new_page, live_server, agent, 
     expect(olgas.locator(".held-by")).to_contain_text("Sam Lee has this mention")
     expect(olgas.locator("#take")).to_be_visible()
     screenshot(olgas, "console-mention-held-by-another")
+
+
+def test_escape_leaves_a_draft_and_a_second_escape_goes_back_to_the_inbox(page, live_server, agent, luggage):
+    sign_in(page, live_server, "sam")
+    open_from_inbox(page, live_server, luggage)
+    page.keyboard.press("1")
+    textarea = page.locator(SUGGESTED_DRAFTS).first.locator("textarea[name=text]")
+    expect(textarea).to_be_focused()
+
+    page.keyboard.press("Escape")
+
+    expect(textarea).not_to_be_focused()
+    assert page.url == f"{live_server.url}/mentions/{luggage.pk}/"
+    page.keyboard.press("Escape")
+    page.wait_for_url(f"{live_server.url}/")

@@ -3,6 +3,7 @@ drafts, and the forms that send, dismiss, take and flag "nothing fits"."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -353,3 +354,18 @@ def test_a_reply_from_a_page_that_did_not_show_the_holder_is_refused(luggage, br
     assert "Olga Ortiz has this mention." in answer.content.decode()
     luggage.refresh_from_db()
     assert (luggage.status, luggage.assigned_to) == (Mention.Status.ASSIGNED, olga)
+
+
+def test_the_dismiss_reason_starts_unchosen_and_must_be_chosen(luggage, browser):
+    html = page(browser, luggage).content.decode()
+    select = re.search(r'<select name="reason"[^>]*>(.*?)</select>', html, re.S)
+
+    assert select is not None and "required" in select.group(0)
+    first = re.search(r"<option[^>]*>", select.group(1))
+    assert first is not None and 'value=""' in first.group(0) and "selected" in first.group(0)
+
+    answer = browser.post(f"/mentions/{luggage.pk}/dismiss/", {"reason": ""}, follow=True)
+
+    luggage.refresh_from_db()
+    assert luggage.status != Mention.Status.DISMISSED
+    assert "Say why the mention needs no reply." in answer.content.decode()

@@ -86,6 +86,10 @@
         event.target.form.requestSubmit();
         return;
       }
+      if (typing && event.key === "Escape") {
+        event.target.blur(); // out of the draft, so the keys work again; a second Esc leaves
+        return;
+      }
       if (typing) return;
       const draft = document.querySelectorAll("form.draft")[Number(event.key) - 1];
       if (draft) {
