@@ -78,6 +78,10 @@ def receiver_resolve(url: str, *, unresolvable_ok: bool = False) -> Receiver:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    if _is_literal(host):  # checked as written: a scoped or odd literal may not resolve here
+        refused = address_refusal(host)
+        if refused:
+            raise AddressRefused(refused)
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as failure:
@@ -90,3 +94,11 @@ def receiver_resolve(url: str, *, unresolvable_ok: bool = False) -> Receiver:
         if refused:
             raise AddressRefused(refused)
     return Receiver(parts.scheme, host, port, addresses)
+
+
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True

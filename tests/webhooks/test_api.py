@@ -153,6 +153,7 @@ def test_a_missing_secret_or_url_is_refused_naming_it(editor_client):
         "http://169.254.169.254/latest/meta-data/",
         "http://[::1]/hook",
         "http://[fe80::1]/hook",
+        "http://[fe80::1%25eth9]/hook",
         "http://[::ffff:127.0.0.1]/hook",
         "http://0.0.0.0/hook",
         "http://100.64.0.1/hook",
