@@ -33,8 +33,12 @@ run: setup
 worker: install
 	$(VENV)/bin/celery -A config worker --beat --loglevel=info --concurrency=1
 
+# The suite runs on pytest-xdist workers, one per core (JOBS=2: two; JOBS=0: in this process).
+JOBS ?= auto
+PYTEST_PARALLEL := -n $(JOBS) --dist loadgroup
+
 test: setup
-	$(PY) -m pytest -m "not integration"
+	$(PY) -m pytest -m "not integration" $(PYTEST_PARALLEL)
 
 test-integration: install
 	DATABASE_URL=$(POSTGRES_URL) CELERY_BROKER_URL=$(REDIS_URL) $(PY) -m pytest -m "integration"

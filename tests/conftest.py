@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -11,6 +13,17 @@ from tests.fakes import FakeEmbedder
 
 # Fixtures for engine and API tests (a fake embedder, a small indexed library, API clients).
 pytest_plugins = ["tests.engine_fixtures"]
+
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`) the integration tests run one after another on one
+    worker: they share the Redis queue, which each purges, and start a Celery worker on it."""
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION):
+            item.add_marker(pytest.mark.xdist_group("real-services"))
 
 
 @pytest.fixture(autouse=True)
