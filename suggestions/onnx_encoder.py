@@ -26,6 +26,8 @@ PROBES = (
     "@AcmeAir my flight got cancelled and nobody can rebook me!!",
     "where is my card",
     "I ordered a new card over a week ago and it still has not arrived, what should I do now?",
+    # Longer than any model's max_seq_length: cut where torch cuts it.
+    " ".join(["my bag never arrived and nobody answers the phone"] * 80),
 )
 TOLERANCE = 1e-4
 
@@ -33,9 +35,12 @@ TOLERANCE = 1e-4
 class OnnxMentionEncoder:
     """Encodes one text at a time with ONNX Runtime; build() returns None when it cannot be used."""
 
-    def __init__(self, session: Any, tokenizer: Any) -> None:
+    def __init__(self, session: Any, tokenizer: Any, max_length: int | None) -> None:
+        """``max_length``: tokens kept of a text, the model's max_seq_length as torch keeps them
+        (the tokenizer's own limit is often longer: 512 against 256 for all-MiniLM-L6-v2)."""
         self._session = session
         self._tokenizer = tokenizer
+        self._max_length = max_length
         self._inputs = [item.name for item in session.get_inputs()]
 
     @classmethod
@@ -48,12 +53,12 @@ class OnnxMentionEncoder:
         except ImportError:
             return None
         try:
-            path = _exported(model, cache_dir, name)
+            path = exported_graph(model, cache_dir, name)
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads or 0
             options.inter_op_num_threads = 1
             session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            encoder = cls(session, model.tokenizer)
+            encoder = cls(session, model.tokenizer, model.max_seq_length)
             expected = model.encode(list(PROBES), normalize_embeddings=True, show_progress_bar=False)
             # One at a time and as one padded call: both must reproduce torch.
             actual = np.vstack([encoder.encode_one(text) for text in PROBES])
@@ -75,12 +80,14 @@ class OnnxMentionEncoder:
     def encode_few(self, texts: list[str]) -> np.ndarray:
         """A (len(texts), dimension) float32 array, L2-normalised: one call, padded to the longest
         text (the graph's mean pooling ignores the padding)."""
-        tokens = self._tokenizer(texts, return_tensors="np", truncation=True, padding=True)
+        tokens = self._tokenizer(
+            texts, return_tensors="np", truncation=True, padding=True, max_length=self._max_length
+        )
         feed = {key: tokens[key].astype(np.int64) for key in self._inputs if key in tokens}
         return np.ascontiguousarray(self._session.run(None, feed)[0], dtype=np.float32)
 
 
-def _exported(model: Any, cache_dir: Path, name: str) -> Path:
+def exported_graph(model: Any, cache_dir: Path, name: str) -> Path:
     """The model's graph on disk (transformer + mean pooling + normalisation), exported once.
     Written to a temporary file and renamed, so concurrent processes never read half a file."""
     import torch

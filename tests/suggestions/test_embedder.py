@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -14,8 +15,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from suggestions import embedder as embedder_module
 from suggestions.embedder import (
+    ConcatenatedEmbedder,
     Embedder,
     SentenceTransformerEmbedder,
+    configured_model_name,
     get_embedder,
     model_location,
     use_embedder,
@@ -68,16 +71,53 @@ def test_empty_setting_means_the_bundled_minilm():
     assert name == "all-MiniLM-L6-v2"
 
 
-def test_a_model_directory_is_named_after_its_basename():
-    assert model_location(str(BUNDLED)) == (BUNDLED, "model")
+def test_the_bundled_directory_named_explicitly_is_the_bundled_model():
+    assert model_location(str(BUNDLED)) == (BUNDLED, "all-MiniLM-L6-v2")
+
+
+def model_directory(parent: Path, name: str, weights: bytes) -> Path:
+    directory = parent / name
+    directory.mkdir(parents=True)
+    (directory / "modules.json").write_text("[]")
+    (directory / "model.safetensors").write_bytes(weights)
+    return directory
+
+
+def test_a_model_directory_is_named_after_its_basename_and_its_files(tmp_path):
+    directory = model_directory(tmp_path, "my-model", b"weights")
+    path, name = model_location(str(directory))
+    assert path == directory
+    assert re.fullmatch(r"my-model@[0-9a-f]{12}", name)
+    assert model_location(str(directory)) == (path, name)  # the same files, the same name
+
+
+def test_two_directories_of_one_basename_with_other_weights_are_two_models(tmp_path):
+    first = model_directory(tmp_path / "v1", "model", b"weights of the first")
+    second = model_directory(tmp_path / "v2", "model", b"weights of the second")
+    same = model_directory(tmp_path / "copy", "model", b"weights of the first")
+    assert model_location(str(first))[1] != model_location(str(second))[1]
+    assert model_location(str(first))[1] == model_location(str(same))[1]
+
+
+def test_weights_replaced_in_place_give_the_directory_a_new_name(tmp_path):
+    directory = model_directory(tmp_path, "tuned", b"weights before tuning")
+    before = model_location(str(directory))[1]
+    (directory / "model.safetensors").write_bytes(b"weights after tuning")
+    assert model_location(str(directory))[1] != before
 
 
 def test_a_relative_model_path_is_taken_from_the_project_directory(tmp_path):
-    model_dir = tmp_path / "my-model"
-    model_dir.mkdir()
-    (model_dir / "modules.json").write_text("[]")
+    model_dir = model_directory(tmp_path, "my-model", b"weights")
     relative = os.path.relpath(model_dir, django_settings.BASE_DIR)
-    assert model_location(relative) == (model_dir, "my-model")
+    assert model_location(relative) == model_location(str(model_dir))
+    assert model_location(relative)[0] == model_dir
+
+
+def test_commas_join_models_and_the_configured_name_says_so_without_loading(settings, tmp_path):
+    directory = model_directory(tmp_path, "other", b"weights")
+    settings.CARELINE_EMBEDDING_MODEL = f" , {directory}"
+    with use_embedder(None):
+        assert configured_model_name() == f"all-MiniLM-L6-v2+{model_location(str(directory))[1]}"
 
 
 def test_a_missing_model_directory_is_a_configuration_error_naming_the_setting(settings, tmp_path):
@@ -150,7 +190,33 @@ def test_concurrent_first_calls_load_the_model_once(settings, tmp_path, monkeypa
     assert _SlowEmbedder.loads == 1
     assert len(results) == 8
     assert all(result is results[0] for result in results)
-    assert results[0].name == "slow-model"
+    assert results[0].name == model_location(str(model_dir))[1]
+
+
+# --- concatenated models ----------------------------------------------------------------------
+
+
+def test_concatenated_embedder_gives_unit_rows_whose_cosine_is_the_mean_of_the_parts():
+    small, large = FakeEmbedder(dimension=16), FakeEmbedder(dimension=48)
+    joined = ConcatenatedEmbedder([small, large])
+    texts = ["my bag is lost", "they lost my bag", "reset the password"]
+
+    vectors = joined.encode(texts)
+
+    assert (joined.name, joined.dimension) == ("fake-hashing-16+fake-hashing-48", 64)
+    assert vectors.shape == (3, 64) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+    a, b = small.encode(texts), large.encode(texts)
+    np.testing.assert_allclose(vectors @ vectors.T, (a @ a.T + b @ b.T) / 2, atol=1e-6)
+    assert joined.encode([]).shape == (0, 64)
+    assert isinstance(joined, Embedder)
+
+
+def test_concatenated_embedder_refuses_a_bare_string_and_a_single_part():
+    with pytest.raises(TypeError):
+        ConcatenatedEmbedder([FakeEmbedder(), FakeEmbedder(8)]).encode("my bag")
+    with pytest.raises(ValueError, match="two parts"):
+        ConcatenatedEmbedder([FakeEmbedder()])
 
 
 # --- the real model ---------------------------------------------------------------------------
@@ -168,6 +234,27 @@ def test_default_embedder_is_the_bundled_minilm_loaded_once(minilm):
     assert (minilm.name, minilm.dimension) == ("all-MiniLM-L6-v2", 384)
     with use_embedder(None):
         assert get_embedder() is minilm
+
+
+@pytest.mark.model
+def test_a_comma_setting_serves_the_models_concatenated_under_the_name_indexes_record(minilm, settings):
+    settings.CARELINE_EMBEDDING_MODEL = ","  # the bundled model twice: loaded once, no other model
+    with use_embedder(None):
+        joined = get_embedder()
+        assert configured_model_name() == joined.name == "all-MiniLM-L6-v2+all-MiniLM-L6-v2"
+    texts = ["The airline lost my bag", "My luggage never arrived at the airport"]
+    vectors = joined.encode(texts)
+    assert vectors.shape == (2, 768)
+    np.testing.assert_allclose(vectors @ vectors.T, minilm.encode(texts) @ minilm.encode(texts).T, atol=1e-5)
+
+
+@pytest.mark.model
+def test_a_text_longer_than_the_model_reads_is_cut_where_torch_cuts_it(minilm):
+    assert minilm._onnx is not None  # its start-up check holds a text this long too
+    long_email = " ".join(["my refund still has not arrived after three weeks of waiting"] * 60)
+    fast = minilm.encode([long_email])
+    torch_only = minilm._model.encode([long_email], normalize_embeddings=True)
+    np.testing.assert_allclose(fast, torch_only, atol=1e-5)
 
 
 @pytest.mark.model
