@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from kb.models import Brand
 from kb.selectors import brands_served_by
+from suggestions.admin import ReadOnlyAdmin
 from webhooks.models import Delivery, Event, Subscription
 from webhooks.selectors import deliveries_visible_to, subscriptions_visible_to
 from webhooks.services import (
@@ -146,7 +147,7 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "event",
@@ -168,14 +169,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "event",
         "mention",
         "subscription",
-        "status",
-        "attempts",
-        "last_status_code",
-        "last_error",
-        "last_attempt_at",
-        "next_attempt_at",
-        "delivered_at",
-        "created_at",
+        *Delivery.OUTCOME_FIELDS,
         "body_shown",
     ]
 
@@ -184,15 +178,6 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return self.readonly_fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_redeliver_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("webhooks.redeliver_delivery"))

@@ -64,19 +64,7 @@ class DeliverySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Delivery
-        fields = [
-            "id",
-            "event",
-            "mention",
-            "status",
-            "attempts",
-            "last_status_code",
-            "last_error",
-            "last_attempt_at",
-            "next_attempt_at",
-            "delivered_at",
-            "created_at",
-        ]
+        fields = ["id", "event", "mention", *Delivery.OUTCOME_FIELDS]
         read_only_fields = fields
 
 

@@ -57,6 +57,18 @@ class Delivery(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
+    # How sending it went, as the admin and the API show the log.
+    OUTCOME_FIELDS = (
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "last_attempt_at",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    )
+
     delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="deliveries")
     mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="webhook_deliveries")

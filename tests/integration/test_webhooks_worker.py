@@ -10,7 +10,8 @@ import pytest
 from console.models import Mention
 from tests.engine_fixtures import api_client_for
 from tests.integration.conftest import Worker, wait_for
-from tests.webhooks.conftest import SECRET, Receiver, verify_signature
+from tests.webhooks.conftest import SECRET, verify_signature
+from tests.webhooks.conftest import receiver as receiver  # the local receiver fixture
 from webhooks.models import Delivery
 from webhooks.services import subscription_create
 from webhooks.tasks import deliveries_send_due_task
@@ -29,14 +30,6 @@ def webhook_worker(real_services, tmp_path, monkeypatch, settings):
     running.start()
     yield running
     running.stop()
-
-
-@pytest.fixture
-def receiver():
-    running = Receiver()
-    running.up()
-    yield running
-    running.down()
 
 
 def test_a_receiver_down_while_events_happen_gets_each_once_in_order(
