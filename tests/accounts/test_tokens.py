@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.db import connection
-from rest_framework.test import APIClient
+from django.utils import timezone
+from knox.models import AuthToken
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
 
+from accounts.auth import TokenAuthentication
+from accounts.services import token_create
 from tests.factories import UserFactory
 
 TOKEN = re.compile(r"\b([0-9a-fA-F]{40,128})\b")  # what integrations and the README pick out
@@ -118,3 +124,49 @@ def test_an_admin_creates_an_integrations_token_in_the_admin(library, admin_user
     token = TOKEN.search(" ".join(shown)).group(1)
 
     assert _client(token).get("/api/v1/mentions/").wsgi_request.user == feed
+
+
+def test_a_deleted_token_or_an_inactive_user_is_refused_on_the_next_request(library, editor):
+    token = _create_token("edith")
+    client = _client(token)
+    assert client.get("/api/v1/brands/").status_code == 200
+
+    editor.is_active = False
+    editor.save(update_fields=["is_active"])
+    assert client.get("/api/v1/brands/").status_code == 401
+    editor.is_active = True
+    editor.save(update_fields=["is_active"])
+    AuthToken.objects.filter(user=editor).delete()
+
+    assert client.get("/api/v1/brands/").status_code == 401
+
+
+def test_an_expired_token_is_refused_and_deleted(library, editor):
+    token = token_create(user=editor, expires_in=timedelta(hours=1))
+    AuthToken.objects.filter(user=editor).update(expiry=timezone.now() - timedelta(seconds=1))
+
+    assert _client(token).get("/api/v1/brands/").status_code == 401
+    assert not AuthToken.objects.filter(user=editor).exists()
+
+
+def test_making_a_token_deletes_the_users_expired_ones_and_keeps_the_live(library, editor):
+    expired = token_create(user=editor, expires_in=timedelta(hours=1))
+    AuthToken.objects.filter(user=editor).update(expiry=timezone.now() - timedelta(seconds=1))
+    live = token_create(user=editor, expires_in=timedelta(hours=1))
+
+    newest = token_create(user=editor)
+
+    assert AuthToken.objects.filter(user=editor).count() == 2
+    assert _client(live).get("/api/v1/brands/").status_code == 200
+    assert _client(newest).get("/api/v1/brands/").status_code == 200
+    assert _client(expired).get("/api/v1/brands/").status_code == 401
+
+
+def test_a_token_is_checked_in_one_query(library, editor, django_assert_num_queries):
+    token = _create_token("edith")
+    request = APIRequestFactory().get("/api/v1/brands/", HTTP_AUTHORIZATION=f"Token {token}")
+
+    with django_assert_num_queries(1):
+        user, _ = TokenAuthentication().authenticate(Request(request))
+
+    assert user == editor
