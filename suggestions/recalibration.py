@@ -19,22 +19,25 @@ piecewise linear through the centre of each of its steps (mean confidence, share
 (0, 0) to (1, 1). On real airline mentions (bench.airline_calibration) it left an ECE of 0.038 on
 the second half where Platt scaling on the logit left 0.063: the engine's confidence on real
 traffic is off by more than a shift and a scale. The newest fit is applied to every confidence the
-engine computes afterwards (``calibration_recalibrated``, called by retrieval), abstention
-included. Confidences stored on requests are the corrected ones; the fit reads them back through
-the recalibration that was in force when each was served (the map is monotone and invertible),
-so a refit learns from the engine's own confidence, not from its previous correction.
+engine computes afterwards (``calibration_recalibrated``, called by retrieval; a process looks
+for a newer fit at most once a second), abstention included. Confidences stored on requests are
+the corrected ones; the fit reads them back through the recalibration that was in force when
+each was served (the map is monotone and invertible), so a refit learns from the engine's own
+confidence, not from its previous correction.
 """
 
 from __future__ import annotations
 
 import bisect
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 from sklearn.isotonic import IsotonicRegression
 
@@ -214,11 +217,34 @@ def recalibration_current() -> Recalibration | None:
 
 
 def calibration_recalibrated(calibration: Calibration) -> Calibration:
-    """``calibration`` followed by the newest recalibration, if any."""
-    knots = _knots(recalibration_current())
+    """``calibration`` followed by the newest recalibration, if any (read again at most every
+    FRESH_SECONDS, see _served_knots)."""
+    knots = _served_knots()
     if knots is None:
         return calibration
     return calibration.recalibrated(raw=knots[0], served=knots[1])
+
+
+# A fit is made hourly at most; every mention reading it from the database cost a query on the
+# hot path. Kept this long, as the served index version is (suggestions.serving.POLL_SECONDS).
+FRESH_SECONDS = 1.0
+_served: tuple[float, Knots | None] | None = None  # (read at, knots) as last committed
+
+
+def _served_knots() -> Knots | None:
+    """The newest fit's knots, read from the database at most every FRESH_SECONDS. Inside a
+    transaction they are read afresh and not kept: that transaction may see a fit nobody else
+    does (its own, not yet committed, perhaps rolled back)."""
+    global _served
+    if connection.in_atomic_block:
+        return _knots(recalibration_current())
+    kept = _served
+    now = time.monotonic()
+    if kept is not None and now - kept[0] < FRESH_SECONDS:
+        return kept[1]
+    knots = _knots(recalibration_current())
+    _served = (now, knots)
+    return knots
 
 
 def _knots(fitted: Recalibration | None) -> Knots | None:

@@ -4,15 +4,21 @@ of fit and measurement, and that the engine serves the corrected confidence once
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from suggestions import recalibration
 from suggestions.models import Feedback, Recalibration
+from suggestions.ranking import Calibration, Recalibrated
 from suggestions.recalibration import (
     RecalibrationRefused,
+    calibration_recalibrated,
     expected_calibration_error,
     monotone_apply,
     recalibration_fit,
@@ -178,3 +184,44 @@ def test_the_refit_runs_on_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["confidence-recalibration"]
     assert entry["task"] == recalibration_fit_task.name
     assert entry["schedule"] == 3600
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_fit_is_served_within_a_second_without_a_read_per_mention(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(recalibration, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(recalibration, "_served", None)
+    base = Calibration((1.0, 0.0, 0.0), 0.0)
+    assert calibration_recalibrated(base) == base  # no fit yet: read, and kept
+
+    Recalibration.objects.create(
+        knots={"raw": [0.0, 1.0], "served": [0.0, 0.5]},
+        verdicts=100,
+        holdout=20,
+        ece=0.1,
+        ece_before=0.2,
+        newest_verdict_at=START,
+    )
+    with CaptureQueriesContext(connection) as reads:
+        kept = calibration_recalibrated(base)
+    clock[0] += recalibration.FRESH_SECONDS
+    served = calibration_recalibrated(base)
+
+    assert kept == base and not reads.captured_queries
+    assert isinstance(served, Recalibrated) and served.served == (0.0, 0.5)
+
+
+def test_inside_a_transaction_the_fit_is_read_afresh_and_not_kept(pair, monkeypatch):
+    monkeypatch.setattr(recalibration, "_served", None)
+    base = Calibration((1.0, 0.0, 0.0), 0.0)
+    Recalibration.objects.create(
+        knots={"raw": [0.0, 1.0], "served": [0.0, 0.5]},
+        verdicts=100,
+        holdout=20,
+        ece=0.1,
+        ece_before=0.2,
+        newest_verdict_at=START,
+    )
+
+    assert isinstance(calibration_recalibrated(base), Recalibrated)
+    assert recalibration._served is None  # rolled back with this test, never served to another
