@@ -53,7 +53,7 @@ from console.services import (
     mention_take,
     responses_suggested_for,
 )
-from kb.api import BrandKeyField
+from kb.api import BrandKeyField, BrandKeyFilter
 from kb.channels import Channel
 from kb.models import Response
 from kb.selectors import brands_served_by
@@ -230,7 +230,7 @@ class MentionSerializer(serializers.ModelSerializer):
 
 
 class MentionFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__key")
+    brand = BrandKeyFilter()
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     status = django_filters.ChoiceFilter(choices=Mention.Status.choices)
     assigned_to = django_filters.CharFilter(method="held_by", label="Username; none for the unassigned")

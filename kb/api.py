@@ -235,6 +235,23 @@ class IssueSerializer(serializers.ModelSerializer):
 # ---- filters ----------------------------------------------------------------------------------
 
 
+def _brands_visible(request: Request | None) -> QuerySet[Brand]:
+    served = brands_served_by(getattr(request, "user", None))
+    return Brand.objects.all() if served is None else Brand.objects.filter(pk__in=[b.pk for b in served])
+
+
+class BrandKeyFilter(django_filters.ModelChoiceFilter):
+    """A list filtered by brand key: one the person asking may see, or a 400 naming ``brand``
+    with the message a push gets (a brand they do not serve reads as unknown, like one that
+    does not exist)."""
+
+    def __init__(self, field_name: str = "brand", **kwargs: Any) -> None:
+        kwargs.setdefault("queryset", _brands_visible)
+        kwargs.setdefault("to_field_name", "key")
+        kwargs.setdefault("error_messages", {"invalid_choice": "Unknown brand %(value)r."})
+        super().__init__(field_name=field_name, **kwargs)
+
+
 class BrandFilter(django_filters.FilterSet):
     class Meta:
         model = Brand
@@ -242,7 +259,7 @@ class BrandFilter(django_filters.FilterSet):
 
 
 class IssueFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__key")
+    brand = BrandKeyFilter()
     tag = django_filters.CharFilter(field_name="tags__name")
     active = django_filters.BooleanFilter(field_name="is_active")
 
@@ -253,7 +270,7 @@ class IssueFilter(django_filters.FilterSet):
 
 class ResponseFilter(django_filters.FilterSet):
     issue = django_filters.CharFilter(field_name="issue__key")
-    brand = django_filters.CharFilter(field_name="issue__brand__key")
+    brand = BrandKeyFilter(field_name="issue__brand")
     status = django_filters.ChoiceFilter(choices=Response.Status.choices)
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
 

@@ -419,3 +419,11 @@ def test_library_is_not_readable_without_authentication(library, anonymous_clien
     assert (
         anonymous_client.post("/api/v1/issues/", {"key": "x", "title": "X"}, format="json").status_code == 401
     )
+
+
+@pytest.mark.parametrize("path", ["/api/v1/issues/", "/api/v1/responses/"])
+def test_listing_by_an_unknown_brand_is_refused_naming_it(library, agent_client, path):
+    answer = agent_client.get(path, {"brand": "nope"})
+
+    assert answer.status_code == 400
+    assert answer.json() == {"brand": ["Unknown brand 'nope'."]}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from console.models import Mention
 from console.tasks import mention_suggest_task, mentions_suggest_missed_task
 from suggestions.models import SuggestionRequest
+from tests.engine_fixtures import api_client_for
 
 MENTIONS = "/api/v1/mentions/"
 LUGGAGE = {
@@ -168,6 +169,23 @@ def test_the_inbox_lists_oldest_first_and_filters(library, agent_client):
 def test_a_bad_filter_is_refused(library, agent_client):
     assert agent_client.get(MENTIONS, {"status": "lost"}).status_code == 400
     assert agent_client.get(MENTIONS, {"min_age": "soon"}).status_code == 400
+
+
+def test_an_unknown_brand_is_refused_naming_it_as_a_push_would_be(library, agent_client):
+    answer = agent_client.get(MENTIONS, {"brand": "nope"})
+
+    assert answer.status_code == 400
+    assert answer.json() == {"brand": ["Unknown brand 'nope'."]}
+
+
+def test_a_brand_one_does_not_serve_is_as_unknown_as_one_that_does_not_exist(library, agent):
+    library.brands["acme-air"].members.add(agent)
+    client = api_client_for(agent)
+
+    assert client.get(MENTIONS, {"brand": "acme-air"}).status_code == 200
+    answer = client.get(MENTIONS, {"brand": "globex-bank"})
+    assert answer.status_code == 400
+    assert answer.json() == {"brand": ["Unknown brand 'globex-bank'."]}
 
 
 def test_a_mention_whose_task_was_lost_is_answered_by_the_sweep(library, agent_client):
