@@ -37,12 +37,17 @@ def issues_matching(
     depth: int = SEARCH_DEPTH,
     calibration: Calibration | None = None,
 ) -> list[IssueMatch]:
-    """Issues found among the `depth` nearest vectors, best first, with their confidence. Only
-    issues that may answer `brand_id` count (None: every brand's); vectors whose example was
-    retired or moved since the index was built are ignored. ``calibration`` defaults to the
-    served one, recalibrated (served_calibration); a caller matching several vectors reads it once."""
-    scores, ids = served.index.search(query.reshape(1, -1), depth)
-    hits = [(float(score), int(vector)) for score, vector in zip(scores[0], ids[0], strict=True)]
+    """Issues found among the `depth` nearest vectors that may answer `brand_id` (None: every
+    brand's), best first, with their confidence. The search runs among that brand's vectors
+    alone (ServedIndex.vectors_for), so another brand's library never crowds it out; vectors whose
+    example was retired or moved since the index was built are ignored. ``calibration`` defaults
+    to the served one, recalibrated (served_calibration); a caller matching several vectors
+    reads it once."""
+    among = served.vectors_for(brand_id)
+    scores, ids = served.index.search(query.reshape(1, -1), depth, among=among)
+    hits = [
+        (float(score), int(vector)) for score, vector in zip(scores[0], ids[0], strict=True) if vector >= 0
+    ]
     examples = examples_matchable(example_ids=[v for _, v in hits if issue_of_title(v) is None])
     closest: dict[int, tuple[float, str | None]] = {}
     for score, vector in hits:

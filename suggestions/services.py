@@ -97,11 +97,14 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
     queries = list(get_embedder().encode([text, *mention_topics(text)]))
     brand_id = mention.brand.pk if mention.brand else None
     depth = SEARCH_DEPTH
+    # Searches run among the brand's own vectors; the nearest may still lack a reply for this
+    # channel, so look further among those (never the other brands') before giving up.
+    among = served.vectors_for(brand_id)
+    reachable = among.count if among is not None else served.index.count()
     while True:
         matches = issues_matching_topics(queries, served, brand_id=brand_id, depth=depth)
         suggestions = _suggestions(matches, mention, channel, limit)
-        # Nearest vectors may all belong to other brands or channels: look further before giving up.
-        if len(suggestions) == limit or depth >= served.index.count():
+        if len(suggestions) == limit or depth >= reachable:
             break
         depth *= 4
     abstained = not suggestions or suggestions[0].confidence < settings.CARELINE_ABSTAIN_THRESHOLD

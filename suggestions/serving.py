@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 from django.db import transaction
 
+from kb.models import Example
 from suggestions.embedder import get_embedder
 from suggestions.index_store import IndexStore, IndexUnavailable
-from suggestions.indexing import HEAD_FILE, active_version
+from suggestions.indexing import HEAD_FILE, TITLE_ID_BASE, active_version
 from suggestions.models import IndexVersion
 from suggestions.ranking import Calibration, IssueHead
 from suggestions.tasks import index_sync_task
-from suggestions.vector_index import VectorIndex
+from suggestions.vector_index import Subset, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class ServedIndex:
     calibration: Calibration | None = None  # None: the library was too small to calibrate
     issue_brands: dict[int, int | None] = field(default_factory=dict)
     _masks: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _subsets: dict[int, Subset] = field(default_factory=dict, repr=False, compare=False)
 
     def may_answer(self, issue_id: int, brand_id: int | None) -> bool:
         """Whether the issue serves this brand as of this version (brand None: any brand may
@@ -53,6 +55,28 @@ class ServedIndex:
             mask = np.array([self.may_answer(int(issue), brand_id) for issue in self.head.issue_ids])
             self._masks[brand_id] = mask
         return mask
+
+    def vectors_for(self, brand_id: int | None) -> Subset | None:
+        """The index's vectors that may answer this brand, for searching among them alone (None:
+        every vector may). Prepared once per brand and version: the titles and examples of the
+        issues may_answer allows, examples as the library files them when first asked (an
+        example moved since then is found under its new issue from the next version on)."""
+        if brand_id is None or not self.issue_brands:  # a version saved before issue_brands
+            return None
+        subset = self._subsets.get(brand_id)
+        if subset is None:
+            issues = [issue for issue in self.issue_brands if self.may_answer(issue, brand_id)]
+            examples = [
+                example
+                for start in range(0, len(issues), 500)  # bounded IN lists
+                for example in Example.objects.filter(issue_id__in=issues[start : start + 500]).values_list(
+                    "id", flat=True
+                )
+            ]
+            titles = [TITLE_ID_BASE + issue for issue in issues]
+            subset = self.index.subset(np.array([*examples, *titles], dtype=np.int64))
+            self._subsets[brand_id] = subset
+        return subset
 
 
 def served_index_read(version: str) -> ServedIndex:

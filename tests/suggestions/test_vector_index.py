@@ -192,3 +192,156 @@ def test_concurrent_searches_agree_with_serial_ones(index):
         concurrent = list(pool.map(lambda q: index.search(q, 10)[1], queries))
     for got, want in zip(concurrent, serial, strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+# ---- structure by size, ANN recall and searching among a subset ---------------------------------
+
+
+def clustered(n: int, seed: int = 0, dim: int = DIM) -> tuple[np.ndarray, np.ndarray]:
+    """n unit vectors in topics of 20 (as a library's phrasings), and 50 queries near them."""
+    rng = np.random.default_rng(seed)
+    topics = unit_vectors(n // 20, seed=seed + 1, dim=dim)
+    noise = unit_vectors(n, seed=seed + 2, dim=dim)
+    vectors = topics[rng.integers(0, len(topics), n)] + 0.8 * noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    queries = vectors[rng.integers(0, n, 50)] + 0.5 * unit_vectors(50, seed=seed + 3, dim=dim)
+    return vectors.astype(np.float32), (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(
+        np.float32
+    )
+
+
+def exact_top(queries: np.ndarray, vectors: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    return ids[np.argsort(-(queries @ vectors.T), axis=1)[:, :k]]
+
+
+def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(
+        np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found.tolist(), truth.tolist(), strict=True)])
+    )
+
+
+@pytest.fixture(scope="module")
+def library_vectors() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    vectors, queries = clustered(6000)
+    return vectors, np.arange(10, 6010, dtype=np.int64) * 3, queries
+
+
+@pytest.fixture(scope="module")
+def ann(library_vectors) -> VectorIndex:
+    vectors, ids, _ = library_vectors
+    built = VectorIndex(DIM, ann_min_vectors=5000)
+    built.index(vectors, ids)
+    return built
+
+
+def test_an_index_is_exact_below_the_threshold_and_ivf_from_it(library_vectors, ann):
+    vectors, ids, _ = library_vectors
+    below = VectorIndex(DIM, ann_min_vectors=5000)
+    below.index(vectors[:4999], ids[:4999])
+    assert below.kind == "exact"
+    assert ann.kind == "ivf" and ann.count() == 6000
+
+
+def test_the_threshold_comes_from_the_settings(settings, library_vectors):
+    vectors, ids, _ = library_vectors
+    settings.CARELINE_ANN_MIN_VECTORS = 100
+    index = VectorIndex(DIM)
+    index.index(vectors[:100], ids[:100])
+    assert index.kind == "ivf"
+    settings.CARELINE_ANN_MIN_VECTORS = 101
+    assert VectorIndex.from_bytes(index.to_bytes()).ann_min_vectors == 101
+
+
+def test_ivf_search_keeps_recall_at_10_against_exact_search(library_vectors, ann):
+    vectors, ids, queries = library_vectors
+    _, found = ann.search(queries, 10)
+    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+
+
+def test_growing_past_the_threshold_turns_an_exact_index_into_an_ivf_one_with_everything_kept(
+    library_vectors,
+):
+    vectors, ids, queries = library_vectors
+    index = VectorIndex(DIM, ann_min_vectors=5000)
+    index.index(vectors[:4000], ids[:4000])
+    index.append(vectors[4000:], ids[4000:])
+    assert index.kind == "ivf"
+    held, held_ids = index.vectors()
+    order = np.argsort(held_ids)
+    np.testing.assert_array_equal(held_ids[order], ids)
+    np.testing.assert_allclose(held[order], vectors, rtol=1e-6)
+    _, found = index.search(queries, 10)
+    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+
+
+def test_ivf_append_replaces_delete_removes_and_bytes_round_trip(library_vectors, ann):
+    vectors, ids, _ = library_vectors
+    index = VectorIndex.from_bytes(ann.to_bytes())
+    assert index.kind == "ivf" and index.count() == 6000
+    moved = unit_vectors(1, seed=99)
+    index.append(moved, ids[:1])
+    assert index.delete([ids[1], ids[2], 7]) == 2
+    assert index.count() == 5998
+    scores, found = index.search(moved, 1)
+    assert found[0, 0] == ids[0] and scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+    restored = VectorIndex.from_bytes(index.to_bytes())
+    assert sorted(restored.ids().tolist()) == sorted(set(ids.tolist()) - {int(ids[1]), int(ids[2])})
+    np.testing.assert_array_equal(restored.search(vectors[:20], 10)[1], index.search(vectors[:20], 10)[1])
+
+
+def test_a_subset_search_is_the_exact_search_among_those_ids(index, vectors, ids):
+    chosen = ids[::7]
+    queries = unit_vectors(10, seed=5)
+    _, found = index.search(queries, 5, among=index.subset([*chosen, 999_999]))
+    mask = np.isin(ids, chosen)
+    np.testing.assert_array_equal(found, exact_top(queries, vectors[mask], ids[mask], 5))
+    assert index.subset(chosen).count == len(chosen)
+    assert index.search(queries, 500, among=index.subset(chosen))[1].shape == (10, len(chosen))
+
+
+@pytest.mark.parametrize("share", [0.01, 0.2])
+def test_an_ivf_search_among_a_brands_share_keeps_recall_at_10(library_vectors, ann, share):
+    vectors, ids, queries = library_vectors
+    chosen = np.sort(np.random.default_rng(4).choice(len(ids), int(len(ids) * share), replace=False))
+    _, found = ann.search(queries, 10, among=ann.subset(ids[chosen]))
+    assert np.isin(found[found >= 0], ids[chosen]).all()
+    assert recall_at(found, exact_top(queries, vectors[chosen], ids[chosen], 10)) >= 0.99
+
+
+def test_a_search_leaves_the_callers_thread_setting_alone():
+    before = faiss.omp_get_max_threads()
+    built = VectorIndex(DIM)
+    built.index(unit_vectors(50), np.arange(50))
+    built.search(unit_vectors(1), 3)
+    assert faiss.omp_get_max_threads() == before
+
+
+def _ivf_bytes(metric: int = faiss.METRIC_INNER_PRODUCT, hashtable: bool = True) -> bytes:
+    vectors = unit_vectors(200)
+    ivf = faiss.IndexIVFFlat(faiss.IndexFlat(DIM, metric), DIM, 4, metric)
+    ivf.train(vectors)
+    if hashtable:
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+    ivf.add_with_ids(vectors, np.arange(200, dtype=np.int64))
+    return faiss.serialize_index(ivf).tobytes()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _ivf_bytes(metric=faiss.METRIC_L2),
+        _ivf_bytes(hashtable=False),
+        faiss.serialize_index(faiss.IndexHNSWFlat(DIM, 8, faiss.METRIC_INNER_PRODUCT)).tobytes(),
+        faiss.serialize_index(
+            faiss.IndexIVFFlat(faiss.IndexFlatIP(DIM), DIM, 4, faiss.METRIC_INNER_PRODUCT)
+        ).tobytes(),
+    ],
+    ids=["ivf-l2", "ivf-without-id-map", "hnsw", "untrained-ivf"],
+)
+def test_from_bytes_refuses_other_ann_indexes(data):
+    with pytest.raises(ValueError):
+        VectorIndex.from_bytes(data)
+
+
+def test_from_bytes_reads_an_ivf_index_built_as_the_engine_builds_it():
+    assert VectorIndex.from_bytes(_ivf_bytes()).kind == "ivf"
