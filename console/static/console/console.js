@@ -50,7 +50,18 @@
     });
   }
 
-  // The inbox's selection survives the list refreshing itself: it follows the mention's id.
+  // Tells screen readers what a refresh brought in, through the page's polite live region.
+  function announce(message) {
+    const region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    setTimeout(() => (region.textContent = message), 50); // a repeated message is read again
+  }
+
+  const plural = (count, word) => `${count} ${word}${count === 1 ? "" : "s"}`;
+
+  // The inbox's selection survives the list refreshing itself: it follows the mention's id. A
+  // row's link reached with Tab selects its row; Enter on a link or button does what it says.
   function inboxKeys() {
     let selectedId = null;
     const rows = () => Array.from(document.querySelectorAll("#inbox tr.mention"));
@@ -66,16 +77,40 @@
       const all = rows();
       select(all[Math.max(0, current())]);
     };
+    const listed = () => new Set(rows().map((row) => row.dataset.id));
+    let known = listed();
     reselect();
-    document.body.addEventListener("htmx:afterSettle", reselect);
+    document.body.addEventListener("htmx:afterSettle", () => {
+      reselect();
+      const now = listed();
+      const arrived = [...now].filter((id) => !known.has(id)).length;
+      if (arrived) announce(`${plural(arrived, "new mention")} in the inbox.`);
+      known = now;
+    });
+    document.addEventListener("focusin", (event) => {
+      const row = event.target.closest?.("#inbox tr.mention");
+      if (row) select(row);
+    });
     document.addEventListener("keydown", (event) => {
       if (event.target.matches("input, textarea, select")) return;
+      if (event.key === "Enter" && event.target.closest("a, button")) return;
       const all = rows();
       if (!all.length) return;
       const at = Math.max(0, current());
       if (event.key === "j") select(all[Math.min(all.length - 1, at + 1)]);
       else if (event.key === "k") select(all[Math.max(0, at - 1)]);
       else if (event.key === "Enter") window.location = all[at].dataset.href;
+    });
+  }
+
+  // Drafts that were on their way have come in (the drafts part stops asking once they have).
+  function draftsArrival() {
+    let pending = Boolean(document.querySelector("#drafts .pending"));
+    document.body.addEventListener("htmx:afterSettle", () => {
+      if (!pending || document.querySelector("#drafts .pending")) return;
+      pending = false;
+      const drafts = document.querySelectorAll("#drafts form.draft:not(#own-reply)").length;
+      announce(drafts ? `${plural(drafts, "draft")} ready.` : "No drafts: reply in your own words.");
     });
   }
 
@@ -129,7 +164,10 @@
 
   document.addEventListener("DOMContentLoaded", () => {
     if (document.getElementById("inbox-live")) inboxKeys();
-    if (document.getElementById("mention-text")) mentionKeys();
+    if (document.getElementById("mention-text")) {
+      mentionKeys();
+      draftsArrival();
+    }
     foldKey();  // the fold may arrive later, with drafts that were on their way
   });
 })();

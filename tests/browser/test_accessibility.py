@@ -1,0 +1,169 @@
+"""The console checked by axe-core (tests/browser/vendor/, MPL-2.0, served from this folder, never
+a CDN) on each page an agent uses, in the light and the dark colour scheme; and what axe cannot
+see: the inbox reached with Tab and opened with Enter, new mentions and drafts announced."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from console.models import Mention
+from console.services import mention_suggest
+from tests.browser.conftest import HERE, screenshot, sign_in
+
+AXE = HERE / "vendor" / "axe-4.14.1.min.js"
+
+
+def violations(page: Page) -> list[str]:
+    """What axe-core finds on the page as it is now: one line per rule, its impact and where."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=AXE)
+    found = page.evaluate(
+        """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+             .map((rule) => `${rule.id} (${rule.impact}): ${rule.nodes.length} at `
+                            + rule.nodes.slice(0, 3).map((node) => node.target.join(" ")).join(", "))"""
+    )
+    return list(found)
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """No axe violation in either colour scheme; a screenshot of each as test-output/<name>-<scheme>.png."""
+    found = {}
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        screenshot(page, f"{name}-{scheme}")
+        found[scheme] = violations(page)
+    assert found == {"light": [], "dark": []}, name
+
+
+@pytest.fixture
+def doubted(settings, receive) -> Mention:
+    """The luggage mention, abstained on (nothing reaches the threshold of 1), its drafts ranked."""
+    settings.CARELINE_ABSTAIN_THRESHOLD = 1.0
+    mention = receive("@AcmeAir the airline lost my luggage")
+    assert mention.suggestion.abstained and mention.suggestion.candidates
+    return mention
+
+
+def test_the_login_page_passes_axe(page, live_server):
+    page.goto(f"{live_server.url}/login/")
+
+    assert_accessible(page, "a11y-login")
+
+
+def test_the_inbox_passes_axe(page, live_server, agent, receive):
+    receive("@AcmeAir the airline lost my luggage", minutes_ago=90)
+    receive("@AcmeAir my flight got cancelled and nobody can rebook me", minutes_ago=10)
+    sign_in(page, live_server, "sam")
+
+    assert_accessible(page, "a11y-inbox")
+
+
+def test_a_mention_with_drafts_passes_axe(page, live_server, agent, editor, luggage):
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/mentions/{luggage.pk}/")
+    page.locator("#escalate summary").click()  # its form, too
+
+    assert_accessible(page, "a11y-mention")
+
+
+def test_an_abstained_mention_with_its_closest_drafts_passes_axe(page, live_server, agent, doubted):
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/mentions/{doubted.pk}/")
+    page.keyboard.press("c")
+    expect(page.locator("#closest-drafts textarea").first).to_be_focused()
+
+    assert_accessible(page, "a11y-mention-abstained")
+
+
+def test_the_paste_box_and_its_drafts_pass_axe(page, live_server, agent, library, settings):
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/paste/")
+    assert_accessible(page, "a11y-paste-empty")
+
+    page.get_by_label("Mention").fill("@AcmeAir the airline lost my luggage")
+    page.get_by_role("button", name="Suggest").click()
+    expect(page.locator("form.draft.pasted").first).to_be_visible()
+
+    assert_accessible(page, "a11y-paste-drafts")
+
+
+def test_every_text_box_and_select_has_a_label(page, live_server, agent, luggage):
+    sign_in(page, live_server, "sam")
+    expect(page.get_by_label("Paste a mention")).to_be_visible()  # the inbox's paste box
+
+    page.goto(f"{live_server.url}/mentions/{luggage.pk}/")
+    first = page.locator("form.draft").first
+    expect(first.get_by_label(re.compile(r"^Draft 1\b"))).to_have_value(re.compile(r"^Jane, "))
+    expect(page.get_by_label("Why no reply is needed")).to_have_value("")
+
+    page.goto(f"{live_server.url}/paste/")
+    for name in ("Mention", "Brand", "Channel", "Customer's name"):
+        expect(page.get_by_label(name, exact=True)).to_be_visible()
+
+
+def test_the_inbox_rows_are_reached_with_tab_and_opened_with_enter(page, live_server, agent, receive):
+    receive("@AcmeAir the airline lost my luggage", minutes_ago=30)
+    second = receive("@AcmeAir my flight got cancelled and nobody can rebook me", minutes_ago=10)
+    sign_in(page, live_server, "sam")
+    page.locator("#tab-done").focus()  # the last control before the list
+
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+
+    link = page.locator(f'#inbox tr.mention[data-id="{second.pk}"] a.open')
+    expect(link).to_be_focused()
+    # The focus shows: a ring drawn around the link, and the row is the selected one.
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    expect(page.locator("#inbox tr.selected")).to_have_attribute("data-id", str(second.pk))
+    screenshot(page, "a11y-inbox-tab-focus")
+
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"{live_server.url}/mentions/{second.pk}/")
+
+
+@pytest.fixture
+def _refresh_every_second(settings):
+    settings.CARELINE_CONSOLE_REFRESH_SECONDS = 1
+
+
+@pytest.mark.usefixtures("_refresh_every_second")
+def test_a_new_mention_in_the_open_inbox_is_announced(page, live_server, agent, receive):
+    receive("@AcmeAir my flight got cancelled", minutes_ago=30)
+    sign_in(page, live_server, "sam")
+    status = page.locator("[aria-live=polite]#announcer")
+    expect(status).to_be_attached()
+    page.wait_for_timeout(1500)  # a refresh with nothing new says nothing
+    expect(status).to_have_text("")
+
+    receive("@AcmeAir the airline lost my luggage")
+
+    expect(status).to_have_text("1 new mention in the inbox.")
+
+
+@pytest.mark.usefixtures("_refresh_every_second")
+def test_drafts_arriving_on_a_mention_are_announced(page, live_server, agent, library):
+    waiting = Mention.objects.create(
+        text="@AcmeAir the airline lost my luggage",
+        external_id="announced-drafts",
+        channel="twitter",
+        brand=library.brands["acme-air"],
+        author_handle="@jane",
+        author_name="Jane",
+        received_at=timezone.now(),
+    )
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/mentions/{waiting.pk}/")
+    expect(page.locator("#drafts .pending")).to_be_visible()
+    status = page.locator("[aria-live=polite]#announcer")
+    expect(status).to_have_text("")
+
+    mention_suggest(mention_id=waiting.pk)
+
+    expect(page.locator("form.draft").first).to_be_visible()
+    drafts = page.locator("#drafts form.draft:not(#own-reply)").count()
+    expect(status).to_have_text(f"{drafts} draft{'s' if drafts != 1 else ''} ready.")
