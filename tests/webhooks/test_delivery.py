@@ -273,3 +273,12 @@ def test_the_body_is_the_exact_bytes_signed(subscribed, inbox, receiver):
     stored = Delivery.objects.get(event="mention.created")
     assert receiver.received[0].body == stored.body.encode()
     assert json.loads(stored.body)["id"] == str(stored.delivery_id)
+
+
+def test_the_beat_sweeps_for_due_deliveries_more_often_than_the_first_backoff(settings):
+    (entry,) = [
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "webhooks.tasks.deliveries_send_due_task"
+    ]
+    assert entry["schedule"] <= settings.CARELINE_WEBHOOK_BACKOFF_SECONDS
