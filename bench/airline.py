@@ -29,8 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.banking77 import library
-from bench.run import Sandbox, write_labelled
+from bench.run import Sandbox, evaluated
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "bench" / "airline-tweets"
 CONFIDENT = 0.99
@@ -159,15 +158,7 @@ def protocol_own_library(source: Path) -> dict:
         key = label.lower().replace(" ", "-").replace("'", "")
         intents[key] = [texts[index] for index in sorted(chosen)]
         queries += [(text, key) for index, text in enumerate(texts) if index not in chosen]
-    box = Sandbox()
-    try:
-        (box.tmp / "library.json").write_text(json.dumps(library(intents)))
-        write_labelled(box.tmp / "queries.jsonl", queries)
-        box.manage("migrate", "--noinput")
-        box.manage("import_library", str(box.tmp / "library.json"))
-        scores = json.loads(box.manage("evaluate", str(box.tmp / "queries.jsonl"), "--json"))
-    finally:
-        box.close()
+    scores = evaluated(intents, queries)
     majority = max(sum(issue == key for _, issue in queries) for key in intents) / len(queries)
     return {"labels": len(intents), "queries": len(queries), "majority": round(majority, 4), **scores}
 

@@ -201,11 +201,17 @@ def abstaining(shots: int | None, source: Path) -> dict:
     """Evaluate a library that lacks HELD_OUT categories: their test messages are uncovered."""
     intents, test = load(source, shots)
     held = set(random.Random(77).sample(sorted(intents), HELD_OUT))
+    kept = {key: examples for key, examples in intents.items() if key not in held}
+    return evaluated(kept, [(text, None if c in held else c) for text, c in test])
+
+
+def evaluated(intents: dict[str, list[str]], messages: Sequence[tuple[str, str | None]]) -> dict:
+    """`manage.py evaluate --json` of ``messages`` by a throwaway Careline whose library is
+    ``intents`` (issue key -> example phrasings)."""
     box = Sandbox()
     try:
-        kept = {key: examples for key, examples in intents.items() if key not in held}
-        (box.tmp / "library.json").write_text(json.dumps(library(kept)))
-        write_labelled(box.tmp / "test.jsonl", [(text, None if c in held else c) for text, c in test])
+        (box.tmp / "library.json").write_text(json.dumps(library(intents)))
+        write_labelled(box.tmp / "test.jsonl", messages)
         box.manage("migrate", "--noinput")
         box.manage("import_library", str(box.tmp / "library.json"))
         return json.loads(box.manage("evaluate", str(box.tmp / "test.jsonl"), "--json"))
