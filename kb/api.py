@@ -15,7 +15,8 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from rest_framework import exceptions, permissions, serializers, status, viewsets
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, filters, permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import set_rollback
@@ -24,7 +25,7 @@ from kb import services
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
 from kb.rendering import SAMPLE_CONTEXT, render_reply
-from kb.selectors import brands_served_by, served_rows
+from kb.selectors import SEARCHED_FIELDS, brands_served_by, served_rows
 from kb.templating import TemplateRenderError
 
 
@@ -297,6 +298,9 @@ class LibraryViewSet(viewsets.ModelViewSet):
     permission_classes = [LibraryPermissions]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
     brand_path = "brand"
+    # ?search= words, each found in any of search_fields (case-insensitive), as the admin's box.
+    filter_backends = [DjangoFilterBackend, filters.SearchFilter]
+    search_fields: list[str] = []
 
     # A stale `version` in the body; a stale If-Match makes it 412.
     stale_status: int = status.HTTP_409_CONFLICT
@@ -352,6 +356,7 @@ class LibraryViewSet(viewsets.ModelViewSet):
 class BrandViewSet(LibraryViewSet):
     serializer_class = BrandSerializer
     filterset_class = BrandFilter
+    search_fields = SEARCHED_FIELDS["brand"]
     brand_path = "pk"
 
     def get_queryset(self) -> QuerySet[Brand]:
@@ -373,6 +378,7 @@ class BrandViewSet(LibraryViewSet):
 class IssueViewSet(LibraryViewSet):
     serializer_class = IssueSerializer
     filterset_class = IssueFilter
+    search_fields = SEARCHED_FIELDS["issue"]
 
     def get_queryset(self) -> QuerySet[Issue]:
         return self.served(
@@ -400,6 +406,7 @@ class IssueViewSet(LibraryViewSet):
 class ResponseViewSet(LibraryViewSet):
     serializer_class = ResponseSerializer
     filterset_class = ResponseFilter
+    search_fields = SEARCHED_FIELDS["response"]
     brand_path = "issue__brand"
 
     def get_queryset(self) -> QuerySet[Response]:
@@ -429,6 +436,7 @@ class ResponseViewSet(LibraryViewSet):
 class ExampleViewSet(LibraryViewSet):
     serializer_class = ExampleSerializer
     filterset_class = ExampleFilter
+    search_fields = SEARCHED_FIELDS["example"]
     brand_path = "issue__brand"
 
     def get_queryset(self) -> QuerySet[Example]:

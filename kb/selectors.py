@@ -25,6 +25,15 @@ class SearchableText:
     brand_id: int | None = None  # of the issue; None for an issue every brand shares
 
 
+# What a search of the library looks in, per model: the admin's search box and the API's ?search=.
+SEARCHED_FIELDS: dict[str, list[str]] = {
+    "brand": ["key", "name", "handle"],
+    "issue": ["key", "title", "description", "examples__text", "responses__text"],
+    "response": ["key", "text", "issue__key", "issue__title"],
+    "example": ["text", "issue__key", "issue__title"],
+}
+
+
 def responses_live(*, now: datetime | None = None) -> QuerySet[Response]:
     """Responses that may be suggested right now: approved, inside their validity window, on an
     active issue."""

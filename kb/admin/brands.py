@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from kb import services
 from kb.admin.base import LibraryAdmin, ServedBrandsLibrary, ServiceModelForm
 from kb.models import Brand
-from kb.selectors import brands_served_by
+from kb.selectors import SEARCHED_FIELDS, brands_served_by
 
 
 class BrandForm(ServiceModelForm):
@@ -30,7 +30,7 @@ class BrandAdmin(ServedBrandsLibrary, LibraryAdmin):
     service_fields = services.BRAND_FIELDS
     form = BrandForm
     list_display = ["key", "name", "handle", "issue_count"]
-    search_fields = ["key", "name", "handle"]
+    search_fields = SEARCHED_FIELDS["brand"]
     ordering = ["key"]
     fields = ["key", "name", "handle", "members", "created_at", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]

@@ -19,6 +19,7 @@ from kb.admin.base import (
     report_outcome,
 )
 from kb.models import Example
+from kb.selectors import SEARCHED_FIELDS
 
 
 class ExampleWrites(ServiceWrites):
@@ -54,7 +55,7 @@ class ExampleAdmin(ServedBrandsLibrary, ExampleWrites, LibraryAdmin):
     list_display = ["short_text", "issue", "source", "status", "created_at"]
     list_filter = ["status", "source", ("issue__brand", admin.RelatedOnlyFieldListFilter), "issue__tags"]
     list_select_related = ["issue"]
-    search_fields = ["text", "issue__key", "issue__title"]
+    search_fields = SEARCHED_FIELDS["example"]
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-id"]
     autocomplete_fields = ["issue"]

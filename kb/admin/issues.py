@@ -17,6 +17,7 @@ from kb.admin.base import LibraryAdmin, ServedBrandsLibrary, ServiceModelForm, a
 from kb.admin.examples import ExampleInline
 from kb.admin.responses import ResponseInline
 from kb.models import Example, Issue, Response
+from kb.selectors import SEARCHED_FIELDS
 
 
 class IssueForm(ServiceModelForm):
@@ -97,7 +98,7 @@ class IssueAdmin(ServedBrandsLibrary, LibraryAdmin):
     ]
     list_filter = ["brand", "is_active", "private_channel", HasApprovedResponseFilter, "tags"]
     list_select_related = ["brand"]
-    search_fields = ["key", "title", "description", "examples__text", "responses__text"]
+    search_fields = SEARCHED_FIELDS["issue"]
     ordering = ["key"]
     autocomplete_fields = ["brand"]
     readonly_fields = ["created_by", "created_at", "updated_at"]

@@ -30,7 +30,7 @@ from kb.admin.base import (
 )
 from kb.models import Response
 from kb.rendering import SAMPLE_CONTEXT
-from kb.selectors import responses_live
+from kb.selectors import SEARCHED_FIELDS, responses_live
 
 Status = Response.Status
 
@@ -123,7 +123,7 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
         ("language", admin.AllValuesFieldListFilter),
     ]
     list_select_related = ["issue__brand", "approved_by"]
-    search_fields = ["key", "text", "issue__key", "issue__title"]
+    search_fields = SEARCHED_FIELDS["response"]
     date_hierarchy = "updated_at"
     ordering = ["issue__key", "key"]
     autocomplete_fields = ["issue"]

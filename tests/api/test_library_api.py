@@ -427,3 +427,26 @@ def test_listing_by_an_unknown_brand_is_refused_naming_it(library, agent_client,
 
     assert answer.status_code == 400
     assert answer.json() == {"brand": ["Unknown brand 'nope'."]}
+
+
+@pytest.mark.parametrize(
+    ("path", "search", "found"),
+    [
+        ("/api/v1/issues/", "lost-bag", {"lost-baggage"}),  # the key
+        ("/api/v1/issues/", "REBOOKING", {"cancelled-flight"}),  # the title, any case
+        ("/api/v1/issues/", "carousel", {"lost-baggage"}),  # an example
+        ("/api/v1/issues/", "trace it", {"lost-baggage"}),  # a response's text
+        ("/api/v1/issues/", "declined", {"card-declined"}),  # title and examples: listed once
+        ("/api/v1/responses/", "trace", {"lost-baggage-dm", "lost-baggage-any"}),
+        ("/api/v1/responses/", "card-declined", {"card-declined-twitter"}),
+        ("/api/v1/examples/", "supermarket", {"my debit card keeps getting declined at the supermarket"}),
+        ("/api/v1/issues/", "no such words anywhere", set()),
+    ],
+)
+def test_the_library_is_searched_by_key_title_examples_and_response_text(
+    library, editor_client, path, search, found
+):
+    results = editor_client.get(path, {"search": search, "limit": 100}).json()["results"]
+
+    names = [row.get("key", row.get("text")) for row in results]
+    assert sorted(names) == sorted(found)
