@@ -4,7 +4,8 @@ approved text.
 
 An edit operation is a run of words replaced, inserted or deleted, compared case-insensitively.
 The customer's name and handle (as the mention gave them) are not edits: an operation made only
-of them is ignored, and inside a longer one they stand for any customer. An operation recurs when
+of them is ignored, and inside a longer one they stand for any customer. Neither is the agent's
+closing sign-off ("^SL"): it is left out of both replies before comparing. An operation recurs when
 it is in at least MIN_EDITS of a response's edited replies and at least MIN_SHARE of them."""
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils import timezone
 
 from insights.health import DEFAULT_USAGE_DAYS, IssueRef, serves_brand
 from kb.models import Brand, Response
+from kb.rendering import without_sign_off
 from suggestions.models import Feedback
 
 MIN_EDITS = 3
@@ -133,7 +135,8 @@ def tokens_of(text: str) -> list[Token]:
 def edit_operations(suggested: str, sent: str, *, customer: Collection[str] = ()) -> list[Edit]:
     """The word runs replaced, inserted or deleted between the suggested and the sent reply, each
     once; runs that are only the customer's name or handle are left out."""
-    before, after = tokens_of(suggested), tokens_of(sent)
+    # Each agent signs with their own initials: a sign-off is never an edit of the approved text.
+    before, after = tokens_of(without_sign_off(suggested)), tokens_of(without_sign_off(sent))
     matcher = SequenceMatcher(None, _folded(before), _folded(after), autojunk=False)
     found: dict[EditKey, Edit] = {}
     for i1, i2, j1, j2 in _changed_runs(matcher.get_opcodes()):

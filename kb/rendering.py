@@ -19,8 +19,11 @@ _HANDLE_CHARACTER = re.compile(r"\w")
 _LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 # Titles a display name may open with; the first name is the word after them.
 _TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame"})
-# What is left at the end of a reply signed "^{{ agent_initials }}" when no agent is named.
-_DANGLING_SIGN_OFF = re.compile(r"\s*[\^~/\-\u2013\u2014]+\s*$")
+# A reply's closing sign-off: a separator and an agent's initials ("^SL", "- MJW"), or the
+# separator alone, as "^{{ agent_initials }}" renders when no agent is named.
+_SIGN_OFF_SEPARATOR = r"[\^~/\-\u2013\u2014]+"
+_DANGLING_SIGN_OFF = re.compile(rf"\s*{_SIGN_OFF_SEPARATOR}\s*$")
+SIGN_OFF = re.compile(rf"\s*{_SIGN_OFF_SEPARATOR}\s*[A-Z]{{0,4}}\s*$")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,11 @@ def first_name_of(name: str) -> str:
     while len(words) > 1 and words[0].rstrip(".").lower() in _TITLES:
         words = words[1:]
     return words[0] if words else ""
+
+
+def without_sign_off(text: str) -> str:
+    """The reply without its closing sign-off: the words an editor wrote, whoever signs them."""
+    return SIGN_OFF.sub("", text)
 
 
 def reply_length(text: str, channel: str, reply_to: str = "") -> int:

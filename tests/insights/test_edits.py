@@ -91,6 +91,30 @@ def test_the_customers_own_name_or_handle_is_not_an_edit(reply):
     assert common_edits() == []
 
 
+@pytest.mark.parametrize(
+    ("suggested", "signed"),
+    [
+        (SUGGESTED + " ^", SUGGESTED + " ^{initials}"),  # shown unsigned (no agent named), then signed
+        (SUGGESTED, SUGGESTED + " ^{initials}"),
+        (SUGGESTED + " ^SL", SUGGESTED + " ^{initials}"),  # signed by another agent's initials
+        (SUGGESTED + " -SL", SUGGESTED + " - {initials}"),
+    ],
+)
+def test_the_agents_sign_off_is_not_an_edit(reply, suggested, signed):
+    for initials in ("OO", "OO", "OO", "MJW"):  # one agent edits most of them
+        edited(reply, signed.format(initials=initials), suggested=suggested)
+
+    assert common_edits() == []
+
+
+def test_an_edit_before_the_sign_off_is_still_found(reply):
+    for initials in ("OO", "AB", "MJW"):
+        sent = SUGGESTED.replace("right away", "today") + f" ^{initials}"
+        edited(reply, sent, suggested=SUGGESTED + " ^")
+
+    assert operations(common_edits(), "delay-dm") == [("replace", "right away", "today", 3)]
+
+
 def test_an_edit_naming_each_customer_groups_across_customers(reply):
     suggested = "So sorry about the delay. Please DM us your booking code."
     for name in ("Jane", "Bob", "Carla"):
