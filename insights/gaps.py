@@ -316,7 +316,8 @@ def _cluster_store(
     )
     cluster.full_clean()
     cluster.save()
-    examples = set(order[: settings.CARELINE_GAP_EXAMPLES])
+    # The same words sent by several customers are one example: an editor needs different phrasings.
+    examples = set(_first_distinct(order, [texts[rows[i]].casefold() for i in range(len(members))]))
     GapMember.objects.bulk_create(
         GapMember(
             cluster=cluster,
@@ -328,6 +329,17 @@ def _cluster_store(
         for i, member in enumerate(members)
     )
     return cluster
+
+
+def _first_distinct(order: Sequence[int], keys: Sequence[str]) -> list[int]:
+    """Up to CARELINE_GAP_EXAMPLES positions, in ``order``, whose ``keys`` differ."""
+    seen: set[str] = set()
+    picked: list[int] = []
+    for i in order:
+        if keys[i] not in seen and len(picked) < settings.CARELINE_GAP_EXAMPLES:
+            seen.add(keys[i])
+            picked.append(i)
+    return picked
 
 
 def _dominant(values: Iterable[T]) -> T:

@@ -10,7 +10,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from insights.gaps import GapRunInProgress, gap_candidates, gap_convert, gap_dismiss, gaps_find
+from insights.gaps import (
+    GapRunInProgress,
+    gap_candidates,
+    gap_convert,
+    gap_dismiss,
+    gap_examples,
+    gaps_find,
+)
 from insights.models import GapCluster, GapMember, GapRun
 from insights.tasks import gaps_find_task
 from suggestions.embedder import use_embedder
@@ -152,6 +159,23 @@ def test_a_clusters_examples_are_its_most_central_mentions(planned, settings):
     assert examples == ids(central)
     assert cluster.label in {f"card blocked abroad, story {n}" for n in range(3)}
     assert member_ids(cluster) == ids(central + outer)
+
+
+def test_the_same_text_is_one_example_however_many_customers_sent_it(planned, settings):
+    settings.CARELINE_GAP_EXAMPLES = 3
+    same = [mention(planned, "Card blocked abroad", axis=0, spread=0.001) for _ in range(2)]
+    same.append(mention(planned, "card blocked abroad", axis=0, spread=0.001))  # only the case differs
+    others = [mention(planned, f"card blocked abroad, story {n}", axis=0, spread=0.02) for n in range(2)]
+    outer = [mention(planned, f"card blocked abroad, long story {n}", axis=0, spread=0.08) for n in range(5)]
+    group(planned, "mortgage letter missing", 6, axis=1)
+
+    gaps_find()
+
+    cluster = open_clusters()[0]
+    assert member_ids(cluster) == ids(same + others + outer)
+    texts = [member.request.text.casefold() for member in gap_examples(cluster=cluster)]
+    assert len(texts) == 3 and len(set(texts)) == 3
+    assert "card blocked abroad" in texts
 
 
 def test_a_cluster_knows_its_volume_over_time_brand_and_channel(planned):
