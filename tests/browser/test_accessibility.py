@@ -91,6 +91,27 @@ def test_the_paste_box_and_its_drafts_pass_axe(page, live_server, agent, library
     assert_accessible(page, "a11y-paste-drafts")
 
 
+def relative_luminance(page: Page, selector: str, prop: str) -> float:
+    """WCAG's relative luminance of an element's computed colour (0 black, 1 white)."""
+    rgb = page.evaluate(f"getComputedStyle(document.querySelector({selector!r})).{prop}")
+    channels = [int(part) / 255 for part in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_console_follows_the_systems_dark_scheme(page, live_server, agent, luggage):
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/mentions/{luggage.pk}/")
+
+    page.emulate_media(color_scheme="light")
+    assert relative_luminance(page, "body", "backgroundColor") > 0.8
+    assert relative_luminance(page, "form.draft textarea", "backgroundColor") > 0.8
+    page.emulate_media(color_scheme="dark")
+    assert relative_luminance(page, "body", "backgroundColor") < 0.05
+    assert relative_luminance(page, "form.draft textarea", "backgroundColor") < 0.05
+    assert relative_luminance(page, "form.draft textarea", "color") > 0.6
+
+
 def test_every_text_box_and_select_has_a_label(page, live_server, agent, luggage):
     sign_in(page, live_server, "sam")
     expect(page.get_by_label("Paste a mention")).to_be_visible()  # the inbox's paste box
