@@ -70,9 +70,9 @@ def test_one_gap_shows_its_example_mentions(found, editor_client):
     assert answer.status_code == 200
     examples = answer.json()["examples"]
     assert len(examples) == 5
-    assert {"@AcmeAir where is my refund?? https://t.co/a1", "where is my refund??"} <= {
-        example["text"] for example in examples
-    }
+    # The same words with and without the brand's handle and a link are one example.
+    texts = {example["text"] for example in examples}
+    assert len(texts & {"@AcmeAir where is my refund?? https://t.co/a1", "where is my refund??"}) == 1
     assert [example["centrality"] for example in examples] == sorted(
         (example["centrality"] for example in examples), reverse=True
     )
