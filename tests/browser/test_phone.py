@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, sign_in
+from console.services import mention_answer
+from tests.browser.conftest import open_tab, screenshot, sign_in
 from tests.browser.test_accessibility import violations
 
 PHONE = {"width": 390, "height": 844}
@@ -40,6 +41,20 @@ def test_the_inbox_fits_a_phone_and_its_head_reads_apart(page, live_server, agen
 
     page.locator(f'#inbox tr.mention[data-id="{recent.pk}"] a.open').click()
     page.wait_for_url(f"{live_server.url}/mentions/{recent.pk}/")
+
+
+def test_the_done_tab_fits_a_phone(page, live_server, agent, receive):
+    page.set_viewport_size(PHONE)
+    answered = receive("@AcmeAir still waiting for my delayed suitcase, four days now", minutes_ago=40)
+    mention_answer(mention=answered, text="Please DM us your tag number.", agent=agent)
+    sign_in(page, live_server, "sam")
+
+    open_tab(page, "done")
+
+    row = page.locator(f'#inbox tr.mention[data-id="{answered.pk}"]')
+    expect(row.locator(".outcome")).to_contain_text("Answered")
+    screenshot(page, "phone-inbox-done")
+    assert page_width(page) <= PHONE["width"]
 
 
 def test_a_mention_fits_a_phone(page, live_server, agent, luggage):
