@@ -153,6 +153,19 @@ def _refresh_every_second(settings):
 
 
 @pytest.mark.usefixtures("_refresh_every_second")
+def test_a_row_keeps_the_focus_when_the_inbox_refreshes(page, live_server, agent, receive):
+    mention = receive("@AcmeAir the airline lost my luggage", minutes_ago=30)
+    sign_in(page, live_server, "sam")
+    link = page.locator(f'#inbox tr.mention[data-id="{mention.pk}"] a.open')
+    link.focus()
+    page.evaluate("document.getElementById('inbox').dataset.before = 'yes'")
+
+    # The table is swapped for a new one: the mark on the old one is gone, the focus is not.
+    expect(page.locator("#inbox[data-before]")).to_have_count(0, timeout=5_000)
+    expect(link).to_be_focused()
+
+
+@pytest.mark.usefixtures("_refresh_every_second")
 def test_a_new_mention_in_the_open_inbox_is_announced(page, live_server, agent, receive):
     receive("@AcmeAir my flight got cancelled", minutes_ago=30)
     sign_in(page, live_server, "sam")

@@ -79,9 +79,17 @@
     };
     const listed = () => new Set(rows().map((row) => row.dataset.id));
     let known = listed();
+    let focusedId = null; // a row's link had the focus when the list was swapped out
     reselect();
+    document.body.addEventListener("htmx:beforeSwap", () => {
+      focusedId = document.activeElement?.closest("#inbox tr.mention")?.dataset.id ?? null;
+    });
     document.body.addEventListener("htmx:afterSettle", () => {
       reselect();
+      if (focusedId) {
+        document.querySelector(`#inbox tr.mention[data-id="${focusedId}"] a.open`)?.focus();
+        focusedId = null;
+      }
       const now = listed();
       const arrived = [...now].filter((id) => !known.has(id)).length;
       if (arrived) announce(`${plural(arrived, "new mention")} in the inbox.`);
