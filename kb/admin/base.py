@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from simple_history.admin import SimpleHistoryAdmin
 
+from kb.admin.history import ReadableHistory
 from kb.models import Brand, Issue
 from kb.rendering import SAMPLE_CONTEXT, RenderedReply, render_reply
 from kb.selectors import brand_of, brands_served_by, may_edit_for, served_rows
@@ -365,6 +366,9 @@ class LibraryAdmin(ServiceWrites, SimpleHistoryAdmin):
 
     list_per_page = 50
     history_list_per_page = 50
+
+    def get_historical_record_context_helper(self, request: HttpRequest, historical_record: Any) -> Any:
+        return ReadableHistory(self.model, historical_record)
 
     class Media:
         css = {"all": [ADMIN_CSS]}
