@@ -166,6 +166,17 @@ def test_a_row_keeps_the_focus_when_the_inbox_refreshes(page, live_server, agent
 
 
 @pytest.mark.usefixtures("_refresh_every_second")
+def test_take_it_keeps_the_focus_when_its_part_refreshes(page, live_server, agent, luggage):
+    sign_in(page, live_server, "sam")
+    page.goto(f"{live_server.url}/mentions/{luggage.pk}/")
+    page.locator("#take").focus()
+    page.evaluate("document.getElementById('take').dataset.before = 'yes'")
+
+    expect(page.locator("#take[data-before]")).to_have_count(0, timeout=5_000)
+    expect(page.locator("#take")).to_be_focused()
+
+
+@pytest.mark.usefixtures("_refresh_every_second")
 def test_a_new_mention_in_the_open_inbox_is_announced(page, live_server, agent, receive):
     receive("@AcmeAir my flight got cancelled", minutes_ago=30)
     sign_in(page, live_server, "sam")

@@ -50,6 +50,19 @@
     });
   }
 
+  // A part refreshed under the cursor gives the focus back to the same control, found by its id
+  // (an inbox row's link, "Take it"), instead of dropping it to the top of the page.
+  function keepFocus() {
+    let focused = null;
+    document.body.addEventListener("htmx:beforeSwap", () => {
+      focused = document.activeElement?.id || null;
+    });
+    document.body.addEventListener("htmx:afterSettle", () => {
+      if (focused && !document.activeElement?.id) document.getElementById(focused)?.focus();
+      focused = null;
+    });
+  }
+
   // Tells screen readers what a refresh brought in, through the page's polite live region.
   function announce(message) {
     const region = document.getElementById("announcer");
@@ -79,17 +92,9 @@
     };
     const listed = () => new Set(rows().map((row) => row.dataset.id));
     let known = listed();
-    let focusedId = null; // a row's link had the focus when the list was swapped out
     reselect();
-    document.body.addEventListener("htmx:beforeSwap", () => {
-      focusedId = document.activeElement?.closest("#inbox tr.mention")?.dataset.id ?? null;
-    });
     document.body.addEventListener("htmx:afterSettle", () => {
       reselect();
-      if (focusedId) {
-        document.querySelector(`#inbox tr.mention[data-id="${focusedId}"] a.open`)?.focus();
-        focusedId = null;
-      }
       const now = listed();
       const arrived = [...now].filter((id) => !known.has(id)).length;
       if (arrived) announce(`${plural(arrived, "new mention")} in the inbox.`);
@@ -176,6 +181,7 @@
       mentionKeys();
       draftsArrival();
     }
+    keepFocus();
     foldKey();  // the fold may arrive later, with drafts that were on their way
   });
 })();
