@@ -200,9 +200,14 @@ def test_the_admin_filters_escalated_mentions(luggage, agent_client, editor, adm
     escalate(agent_client, luggage, lead="edith", note="Wants a refund")
     client.force_login(admin_user)
 
-    escalated = client.get("/admin/console/mention/", {"escalated_at__isempty": "0"})
-    not_escalated = client.get("/admin/console/mention/", {"escalated_at__isempty": "1"})
+    escalated = client.get("/admin/console/mention/", {"escalated": "yes"})
+    not_escalated = client.get("/admin/console/mention/", {"escalated": "no"})
 
     assert escalated.status_code == 200
     assert luggage.text[:60] in escalated.content.decode()
     assert luggage.text[:60] not in not_escalated.content.decode()
+    # The filter reads as words, not as the field's emptiness.
+    html = escalated.content.decode()
+    assert "By escalation" in html and "Escalated to a lead" in html and "Not escalated" in html
+    assert "By nothing fits" in html and "An agent said nothing fits" in html
+    assert "Not empty" not in html and "By escalated at" not in html
