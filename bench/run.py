@@ -183,7 +183,11 @@ class Sandbox:
     def close(self) -> None:
         if self.server:
             self.server.terminate()
-            self.server.wait(10)
+            try:
+                self.server.wait(30)
+            except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures for it
+                self.server.kill()
+                self.server.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
