@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
@@ -28,11 +28,13 @@ from kb.admin.base import (
     rendered_sample,
     report_outcome,
 )
+from kb.channels import Channel
 from kb.models import Response
-from kb.rendering import SAMPLE_CONTEXT
+from kb.rendering import SAMPLE_CONTEXT, render_reply
 from kb.selectors import SEARCHED_FIELDS, responses_live
 
 Status = Response.Status
+HTMX = "console/vendor/htmx-2.0.11.min.js"  # the console's copy: served locally, never from a CDN
 
 
 class ResponseWrites(ServiceWrites):
@@ -58,6 +60,32 @@ class ResponseWrites(ServiceWrites):
 class ResponseForm(ServiceModelForm):
     class Meta:
         widgets = {"text": forms.Textarea(attrs={"rows": 4, "cols": 90})}
+
+
+def _asks_for_the_preview(include: str) -> dict[str, Any]:
+    """htmx attributes: post this field and ``include`` to the preview as the editor types."""
+    return {
+        "hx-post": reverse_lazy("admin:kb_response_preview"),
+        "hx-trigger": "input changed delay:300ms, change",
+        "hx-target": "#kb-preview",
+        "hx-swap": "outerHTML",
+        "hx-include": f"[name=csrfmiddlewaretoken], {include}",
+    }
+
+
+class ResponseAdminForm(ResponseForm):
+    """The response's own page: its preview follows the text and the channel as they change."""
+
+    class Meta:
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 4, "cols": 90, **_asks_for_the_preview("[name=channel]")}),
+            "channel": forms.Select(attrs=_asks_for_the_preview("[name=text]")),
+        }
+
+
+class PreviewForm(forms.Form):
+    text = forms.CharField(max_length=5000, required=False, strip=False)
+    channel = forms.ChoiceField(choices=Channel.choices)
 
 
 class ResponseInline(ResponseWrites, LibraryInline, admin.StackedInline):
@@ -101,7 +129,7 @@ def transitions_from(response: Response, user: Any) -> list[tuple[str, str]]:
 @admin.register(Response)
 class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
     brand_path = "issue__brand"
-    form = ResponseForm
+    form = ResponseAdminForm
     list_display = [
         "key",
         "issue",
@@ -158,6 +186,9 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
     ]
     history_list_display = ["status"]
 
+    class Media:
+        js = [HTMX]
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return self.fieldsets[:2]
@@ -179,27 +210,21 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
 
     @admin.display(description="preview")
     def preview(self, response: Response) -> str:
-        rendered = rendered_sample(response)
-        if rendered is None:
-            return (
-                "Does not render: fix the template." if response.text else "Save to see the reply rendered."
+        return preview_html(response.text, response.channel)
+
+    @method_decorator(require_POST)
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """The preview of the text and channel as typed, for the form to swap in (htmx)."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        given = PreviewForm(request.POST)
+        if not given.is_valid():
+            problems = "; ".join(
+                f"{field}: {' '.join(str(error) for error in errors)}"
+                for field, errors in given.errors.items()
             )
-        limit = f" of {rendered.limit} allowed" if rendered.limit else " (no limit)"
-        return format_html(
-            '<div class="kb-preview"><div class="kb-preview-text">{}</div>'
-            '<p class="kb-preview-meta {}">{} characters{} on {} — {}</p>'
-            '<p class="help">Rendered for a sample conversation: {} ({}), agent {}, brand {}.</p></div>',
-            rendered.text,
-            "kb-fits" if rendered.fits_channel else "kb-too-long",
-            rendered.length,
-            limit,
-            response.get_channel_display(),
-            "fits" if rendered.fits_channel else "too long",
-            SAMPLE_CONTEXT.customer_name,
-            SAMPLE_CONTEXT.handle,
-            SAMPLE_CONTEXT.agent_name,
-            SAMPLE_CONTEXT.brand_name,
-        )
+            return HttpResponse(problems, status=400, content_type="text/plain")
+        return HttpResponse(preview_html(given.cleaned_data["text"], given.cleaned_data["channel"]))
 
     # ---- lifecycle: bulk actions -------------------------------------------------------------------
 
@@ -268,7 +293,8 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
             self.admin_site.admin_view(self.transition_view),
             name="kb_response_transition",
         )
-        return [transition, *super().get_urls()]
+        preview = path("preview/", self.admin_site.admin_view(self.preview_view), name="kb_response_preview")
+        return [transition, preview, *super().get_urls()]
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
@@ -311,3 +337,36 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
                 request, f"“{response.key}” is now {response.get_status_display().lower()}.", messages.SUCCESS
             )
         return HttpResponseRedirect(reverse("admin:kb_response_change", args=[response.pk]))
+
+
+def preview_html(text: str, channel: str) -> str:
+    """The reply ``text`` renders to for the sample conversation, with its length on ``channel``;
+    or why it does not render. One element (#kb-preview) the form swaps as the editor types."""
+    if not text.strip():
+        return format_html(
+            '<div id="kb-preview" aria-live="polite">{}</div>', "Type a reply to see it rendered."
+        )
+    try:
+        rendered = render_reply(text, SAMPLE_CONTEXT, channel)
+    except ValidationError as refusal:
+        return format_html(
+            '<div id="kb-preview" aria-live="polite">'
+            '<p class="kb-preview-meta kb-too-long">Does not render: {}</p></div>',
+            " ".join(refusal.messages),
+        )
+    limit = f" of {rendered.limit} allowed" if rendered.limit else " (no limit)"
+    return format_html(
+        '<div id="kb-preview" class="kb-preview" aria-live="polite"><div class="kb-preview-text">{}</div>'
+        '<p class="kb-preview-meta {}">{} characters{} on {} — {}</p>'
+        '<p class="help">Rendered for a sample conversation: {} ({}), agent {}, brand {}.</p></div>',
+        rendered.text,
+        "kb-fits" if rendered.fits_channel else "kb-too-long",
+        rendered.length,
+        limit,
+        Channel(channel).label,
+        "fits" if rendered.fits_channel else "too long",
+        SAMPLE_CONTEXT.customer_name,
+        SAMPLE_CONTEXT.handle,
+        SAMPLE_CONTEXT.agent_name,
+        SAMPLE_CONTEXT.brand_name,
+    )
