@@ -22,6 +22,7 @@ from webhooks.selectors import deliveries_visible_to, subscriptions_visible_to
 from webhooks.services import (
     delivery_redeliver,
     subscription_create,
+    subscription_end,
     subscription_refusals,
     subscription_set_active,
 )
@@ -67,9 +68,9 @@ class SubscriptionAddForm(forms.ModelForm):
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["url", "events_list", "brands_list", "active", "secret_shown", "waiting", "failed"]
-    list_filter = ["active"]
+    list_filter = ["active", ("ended_at", admin.EmptyFieldListFilter)]
     search_fields = ["url"]
-    actions = ["pause_selected", "resume_selected"]
+    actions = ["pause_selected", "resume_selected", "end_selected"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
         return subscriptions_visible_to(request.user).annotate(
@@ -91,12 +92,22 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return ["url", "secret", "events", "brands"]
-        return ["url", "secret_shown", "events_list", "brands_list", "active", "created_by", "created_at"]
+        return [
+            "url",
+            "secret_shown",
+            "events_list",
+            "brands_list",
+            "active",
+            "created_by",
+            "created_at",
+            "ended_at",
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         if obj is None:
             return []
-        return ["url", "secret_shown", "events_list", "brands_list", "created_by", "created_at"]
+        shown = ["url", "secret_shown", "events_list", "brands_list", "created_by", "created_at", "ended_at"]
+        return [*shown, "active"] if obj.ended_at else shown
 
     def save_model(self, request: HttpRequest, obj: Subscription, form: Any, change: bool) -> None:
         if change:
@@ -137,13 +148,18 @@ class SubscriptionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Pause selected subscriptions", permissions=["change"])
     def pause_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        for subscription in queryset:
+        for subscription in queryset.filter(ended_at__isnull=True):
             subscription_set_active(subscription=subscription, active=False, changed_by=_person(request))
 
     @admin.action(description="Resume selected subscriptions", permissions=["change"])
     def resume_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        for subscription in queryset:
+        for subscription in queryset.filter(ended_at__isnull=True):
             subscription_set_active(subscription=subscription, active=True, changed_by=_person(request))
+
+    @admin.action(description="End selected subscriptions", permissions=["change"])
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset.filter(ended_at__isnull=True):
+            subscription_end(subscription=subscription, ended_by=_person(request))
 
 
 @admin.register(Delivery)

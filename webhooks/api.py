@@ -3,7 +3,8 @@
 - POST /api/v1/webhooks/ {"url", "secret", "events", "brands"?} subscribes a receiver (201); the
   secret is never shown back, only ``secret_hint`` (its last 4 characters).
 - GET /api/v1/webhooks/ lists the subscriptions the caller may see; GET/DELETE
-  /api/v1/webhooks/<id>/ shows or ends one (another brand's: 404).
+  /api/v1/webhooks/<id>/ shows or ends one (another brand's, or one ended: 404; an ended one's
+  delivery log stays in the admin).
 - GET /api/v1/webhooks/<id>/deliveries/ lists its deliveries, latest first (filter ``status``).
 """
 
@@ -79,12 +80,12 @@ class WebhookViewSet(
         "list": ["webhooks.view_subscription"],
         "retrieve": ["webhooks.view_subscription"],
         "create": ["webhooks.add_subscription"],
-        "destroy": ["webhooks.view_subscription", "webhooks.delete_subscription"],
+        "destroy": ["webhooks.view_subscription", "webhooks.change_subscription"],
         "deliveries": ["webhooks.view_subscription", "webhooks.view_delivery"],
     }
 
     def get_queryset(self) -> QuerySet[Subscription]:
-        return subscriptions_visible_to(self.request.user)
+        return subscriptions_visible_to(self.request.user).filter(ended_at__isnull=True)
 
     @extend_schema(request=SubscriptionInputSerializer, responses={201: SubscriptionSerializer})
     def create(self, request: Request) -> ApiResponse:

@@ -39,6 +39,9 @@ class Subscription(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_subscriptions"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was ended: nothing more is sent; its log is kept."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -6,14 +6,14 @@ from typing import Any
 
 from kb.roles import roles_grant
 
-# Subscribing receivers and redelivering is for editors (and superusers); agents and
+# Subscribing receivers, ending them (a change: as in the library, nobody's role deletes, and the
+# delivery log is kept) and redelivering is for editors (and superusers); agents and
 # integrations have no say.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "Editors": [
         "add_subscription",
         "view_subscription",
         "change_subscription",
-        "delete_subscription",
         "view_delivery",
         "redeliver_delivery",
     ],

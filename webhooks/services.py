@@ -115,6 +115,8 @@ def subscription_set_active(*, subscription: Subscription, active: bool, changed
         raise PermissionDenied("Only editors pause or resume webhooks.")
     if not subscriptions_visible_to(changed_by).filter(pk=subscription.pk).exists():
         raise PermissionDenied("This subscription is not yours to change.")
+    if subscription.ended_at is not None:
+        raise ValidationError({"active": "This subscription was ended; subscribe the receiver again."})
     Subscription.objects.filter(pk=subscription.pk).update(active=active)
     subscription.active = active
     if active:
@@ -122,13 +124,21 @@ def subscription_set_active(*, subscription: Subscription, active: bool, changed
     return subscription
 
 
-def subscription_end(*, subscription: Subscription, ended_by: Account) -> None:
-    """End a subscription: nothing more is sent to it, its deliveries' log goes with it."""
-    if not ended_by.has_perm("webhooks.delete_subscription"):
+def subscription_end(*, subscription: Subscription, ended_by: Account) -> Subscription:
+    """End a subscription (needs webhooks.change_subscription): nothing more is recorded or
+    sent, what was still pending is failed, and its delivery log is kept for the admin."""
+    if not ended_by.has_perm("webhooks.change_subscription"):
         raise PermissionDenied("Only editors end webhook subscriptions.")
     if not subscriptions_visible_to(ended_by).filter(pk=subscription.pk).exists():
         raise PermissionDenied("This subscription is not yours to end.")
-    subscription.delete()
+    now = timezone.now()
+    with transaction.atomic():
+        Subscription.objects.filter(pk=subscription.pk).update(active=False, ended_at=now)
+        subscription.deliveries.filter(status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.FAILED, next_attempt_at=None, last_error="The subscription was ended."
+        )
+    subscription.active, subscription.ended_at = False, now
+    return subscription
 
 
 # ---- recording events -------------------------------------------------------------------------

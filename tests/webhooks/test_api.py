@@ -66,7 +66,7 @@ def test_agents_and_integrations_may_not_touch_webhooks(who, request, editor):
     assert client.get(f"{WEBHOOKS}{subscription.pk}/").status_code == 403
     assert client.delete(f"{WEBHOOKS}{subscription.pk}/").status_code == 403
     assert client.get(f"{WEBHOOKS}{subscription.pk}/deliveries/").status_code == 403
-    assert Subscription.objects.filter(pk=subscription.pk).exists()
+    assert Subscription.objects.get(pk=subscription.pk).ended_at is None
 
 
 def test_anonymous_callers_are_refused(anonymous_client):
@@ -78,7 +78,10 @@ def test_an_editor_ends_a_subscription(editor_client):
 
     assert editor_client.delete(f"{WEBHOOKS}{created['id']}/").status_code == 204
     assert editor_client.get(f"{WEBHOOKS}{created['id']}/").status_code == 404
-    assert not Subscription.objects.exists()
+    assert editor_client.get(WEBHOOKS).json()["results"] == []
+    ended = Subscription.objects.get()  # kept, with its delivery log, for the admin
+    assert (ended.active, ended.ended_at is not None) == (False, True)
+    assert editor_client.delete(f"{WEBHOOKS}{created['id']}/").status_code == 404
 
 
 def test_a_brands_editor_sees_and_ends_only_their_brands_subscriptions(brands, editor, admin_user):

@@ -282,3 +282,19 @@ def test_the_beat_sweeps_for_due_deliveries_more_often_than_the_first_backoff(se
         if entry["task"] == "webhooks.tasks.deliveries_send_due_task"
     ]
     assert entry["schedule"] <= settings.CARELINE_WEBHOOK_BACKOFF_SECONDS
+
+
+def test_an_ended_subscription_gets_nothing_more_and_keeps_its_log(
+    subscribed, inbox, receiver, editor_client
+):
+    receiver.down()
+    inbox.push("t-1")
+    assert editor_client.delete(f"{WEBHOOKS}{subscribed['id']}/").status_code == 204
+    receiver.up()
+    inbox.push("t-2", "@AcmeAir where is my suitcase")
+    inbox.sweep()
+
+    assert receiver.received == []
+    log = Delivery.objects.filter(subscription_id=subscribed["id"])
+    assert {(d.status, d.last_error) for d in log} == {("failed", "The subscription was ended.")}
+    assert log.count() == 2  # the first mention's created and suggestions_ready events
