@@ -54,6 +54,20 @@
     options: {
       maintainAspectRatio: false,
       scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
+      plugins: {
+        // Below the plot, in short labels (the tooltip names the whole issue): ten long titles on
+        // top of the plot used to cover it and squash it to a third of the chart.
+        legend: {
+          position: "bottom",
+          labels: {
+            boxWidth: 12,
+            generateLabels: (chart) =>
+              Chart.defaults.plugins.legend.labels
+                .generateLabels(chart)
+                .map((item) => ({ ...item, text: shortened(item.text) })),
+          },
+        },
+      },
     },
   });
 
