@@ -18,6 +18,7 @@ install: $(INSTALLED)
 
 $(INSTALLED): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the requirements into $(VENV) (the first time: a few minutes, about 2 GB)..."
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 

@@ -151,6 +151,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=envint("CARELINE_LOGIN_COOLOFF_MINUTES", 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
+# Its start-up banner would open the output of every management command.
+AXES_VERBOSE = False
 
 # API tokens (`manage.py drf_create_token USERNAME`): only a SHA-512 hash is stored. An
 # integration's token lasts until replaced, unless CARELINE_TOKEN_TTL_HOURS sets a lifetime.
