@@ -31,7 +31,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from suggestions.vector_index import NPROBE, VectorIndex
+from suggestions.vector_index import VectorIndex
 
 DIMENSION = 384
 TOPIC_SIZE = 50
@@ -146,7 +146,10 @@ def measure(n: int, *, hnsw: bool, queries_count: int = QUERIES, real: bool = Fa
     ivf.index(vectors, ids)
     ivf_build = time.perf_counter() - started
 
-    for name, index, build in (("exact", exact, exact_build), (f"ivf nprobe {NPROBE}", ivf, ivf_build)):
+    for name, index, build in (
+        ("exact", exact, exact_build),
+        (f"ivf nprobe {ivf._index.nprobe}", ivf, ivf_build),
+    ):
         subset = index.subset(brand)
         found, p50, p99 = timed(single_thread_search(index, 10), queries, 1)
         _, p50_2, p99_2 = timed(raw_search(index, 10), queries, 2)

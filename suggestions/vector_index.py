@@ -5,8 +5,10 @@ products, which equal cosine similarity when the vectors are L2-normalised (the 
 
 Below ``ann_min_vectors`` (settings.CARELINE_ANN_MIN_VECTORS) it is exact: faiss IndexIDMap2 over
 IndexFlatIP, every vector compared. From there on it is approximate: an IndexIVFFlat whose
-quantizer is trained on the vectors (NLIST_PER_ROOT * sqrt(n) lists), searching the NPROBE lists
-nearest each query; ``python -m bench.scale`` measures its recall@10 against exact search. The
+quantizer is trained on the vectors (NLIST_PER_ROOT * sqrt(n) lists), searching the lists
+nearest each query: as many as it takes, measured when it is built, for TUNED_RECALL of a sample
+of its own vectors' 10 nearest others (at least NPROBE); ``python -m bench.scale`` measures its
+recall@10 against exact search. The
 structure is chosen when the whole content is replaced (``index``) and when appending takes an
 exact index past the threshold; otherwise appends and deletes keep it, so an IVF index keeps
 its lists until the next full rebuild. HNSW was measured and left out: faiss cannot delete from
@@ -14,7 +16,8 @@ it, and a sync deletes on every edit.
 
 ``subset(ids)`` prepares a restriction of ``search`` to some ids (a brand's vectors), applied
 inside faiss (an IDSelector in the search parameters) instead of searching wider and filtering
-afterwards; build it once per index state and reuse it.
+afterwards; build it once per index state and reuse it. An IVF index keeps a copy of a subset
+smaller than ``ann_min_vectors`` and searches it exactly: its cost is that of its own vectors.
 
 Searches of a few queries run on one OpenMP thread (faiss's setting is per calling thread): on
 a shared two-core machine the default two threads spin against each other and a single query
@@ -44,10 +47,13 @@ Kind = Literal["exact", "ivf"]
 
 # Used when Django settings are not configured (CARELINE_ANN_MIN_VECTORS otherwise).
 DEFAULT_ANN_MIN_VECTORS = 20_000
-# IVF shape: lists = NLIST_PER_ROOT * sqrt(n); NPROBE lists searched per query. On clustered
-# synthetic vectors (bench.scale) nprobe 32 keeps recall@10 at 0.99 or above from 20k to 1M.
+# IVF shape: lists = NLIST_PER_ROOT * sqrt(n); at least NPROBE lists searched per query, more
+# when TUNE_QUERIES of its own vectors need them to find TUNED_RECALL of their 10 nearest (a
+# fixed 32 of 4,000 lists left 1M clustered synthetic vectors at recall@10 0.725, bench.scale).
 NLIST_PER_ROOT = 4
 NPROBE = 32
+TUNED_RECALL = 0.995
+TUNE_QUERIES = 200
 # k-means trains on at most this many vectors per list, for TRAIN_ITERATIONS rounds.
 TRAIN_POINTS_PER_LIST = 32
 TRAIN_ITERATIONS = 20
@@ -63,6 +69,7 @@ class Subset:
 
     count: int  # how many of its ids the index held when it was prepared
     params: Any = field(repr=False)  # faiss.SearchParameters(IVF) carrying the selector
+    exact: Any = field(repr=False, default=None)  # or a flat copy of its vectors, searched instead
     _keep: tuple[Any, ...] = field(repr=False, default=())  # what faiss points into
 
 
@@ -126,29 +133,39 @@ class VectorIndex:
         if width == 0 or len(q) == 0:
             return np.empty((len(q), width), dtype=np.float32), np.empty((len(q), width), dtype=np.int64)
         with _threads(1 if len(q) < SINGLE_THREAD_BELOW else _CORES):
-            scores, ids = self._index.search(q, width, params=among.params if among else None)
+            if among is not None and among.exact is not None:
+                scores, ids = among.exact.search(q, width)
+            else:
+                scores, ids = self._index.search(q, width, params=among.params if among else None)
         return scores, ids.astype(np.int64, copy=False)
 
     def subset(self, ids: Ids) -> Subset:
         """Prepare a restriction of ``search`` to ``ids`` (ids the index does not hold are
         ignored). It stays right while the content does not change: build it again after an
         ``index``, ``append`` or ``delete``. An IVF search among a share of the vectors opens
-        NPROBE / share lists, at most all: a list holds that share fewer candidates, and
-        opening NPROBE / sqrt(share) was measured to leave a 1% subset at recall@10 0.84. A
-        small subset is so searched exactly, each vector's id checked and only its own
-        vectors compared."""
+        nprobe / share lists, at most all: a list holds that share fewer candidates, and
+        opening nprobe / sqrt(share) was measured to leave a 1% subset at recall@10 0.84. A
+        subset smaller than ``ann_min_vectors`` is copied into an exact index of its own
+        instead: scanning every list for it cost 3x the flat search (101 ms against 36 ms, 1%
+        of 1M)."""
         i = _checked_ids(ids, allow_duplicates=True)
         count = int(np.isin(i, self.ids()).sum()) if len(i) else 0
         selector = faiss.IDSelectorBatch(len(i), faiss.swig_ptr(i))
         if self.kind == "exact":
             params = faiss.SearchParameters()
             params.sel = selector
-            return Subset(count, params, (selector, i))
+            return Subset(count, params, _keep=(selector, i))
+        if count < self.ann_min_vectors:
+            present = i[np.isin(i, self.ids())]
+            exact = _exact(self.dimension)
+            if len(present):
+                exact.add_with_ids(self._index.reconstruct_batch(present), present)
+            return Subset(count, None, exact=exact)
         share = max(count, 1) / max(self.count(), 1)
         nprobe = min(self._index.nlist, max(self._index.nprobe, math.ceil(self._index.nprobe / share)))
         params = faiss.SearchParametersIVF()
         params.sel, params.nprobe = selector, nprobe
-        return Subset(count, params, (selector, i))
+        return Subset(count, params, _keep=(selector, i))
 
     def count(self) -> int:
         """Return the number of vectors held."""
@@ -230,6 +247,8 @@ class VectorIndex:
             built = _exact(self.dimension) if len(i) < self.ann_min_vectors else _ivf(x, self.dimension)
             if len(i):
                 built.add_with_ids(x, i)
+            if isinstance(built, faiss.IndexIVFFlat):
+                built.nprobe = _tuned_nprobe(built, x, i)
         return built
 
     def _checked_pairs(self, vectors: Vectors, ids: Ids) -> tuple[np.ndarray, np.ndarray]:
@@ -284,6 +303,24 @@ def _ivf(x: np.ndarray, dimension: int) -> Any:
     # Deleting and replacing by id (every sync) needs the id -> list map.
     ivf.set_direct_map_type(_HASHTABLE)
     return ivf
+
+
+def _tuned_nprobe(ivf: Any, x: np.ndarray, i: np.ndarray) -> int:
+    """The fewest lists (NPROBE, doubling up to all) with which a sample of the vectors finds
+    TUNED_RECALL of its 10 nearest others, as exact search ranks them."""
+    rows = np.random.default_rng(1234).choice(len(x), min(len(x), TUNE_QUERIES), replace=False)
+    k = min(11, len(x))
+    _, nearest = faiss.knn(x[rows], x, k, metric=faiss.METRIC_INNER_PRODUCT)
+    truth = [set(i[positions].tolist()) - {int(i[row])} for row, positions in zip(rows, nearest, strict=True)]
+    nprobe = min(NPROBE, ivf.nlist)
+    while nprobe < ivf.nlist:
+        ivf.nprobe = nprobe
+        _, found = ivf.search(x[rows], k)
+        hits = sum(len(want & set(got.tolist())) for want, got in zip(truth, found, strict=True))
+        if hits >= TUNED_RECALL * max(sum(map(len, truth)), 1):
+            break
+        nprobe = min(ivf.nlist, nprobe * 2)
+    return nprobe
 
 
 def _is_exact(raw: Any) -> bool:
