@@ -31,14 +31,14 @@ class CanSeeInsights(permissions.BasePermission):
         return can_see_insights(request.user)
 
 
-def insights_page(view: Callable[[HttpRequest], HttpResponse]) -> Callable[..., HttpResponse]:
+def insights_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """An admin page for editors and leads: the admin's login first, then a 403 for the rest."""
 
     @wraps(view)
-    def checked(request: HttpRequest) -> HttpResponse:
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not can_see_insights(request.user):
             raise PermissionDenied
-        return view(request)
+        return view(request, *args, **kwargs)
 
     return admin.site.admin_view(checked)
 

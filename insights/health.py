@@ -73,6 +73,25 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class ConflictPair:
+    """How many of an issue's examples are closer to one other issue: the summary an editor
+    reads before the list (an issue worth merging or splitting shows here)."""
+
+    issue: IssueRef
+    other_issue: IssueRef
+    count: int
+
+
+def conflicts_by_pair(found: list[Conflict]) -> list[ConflictPair]:
+    """The conflicts summed by (issue, the issue they are closer to), the largest first."""
+    counts: dict[tuple[IssueRef, IssueRef], int] = defaultdict(int)
+    for conflict in found:
+        counts[conflict.issue, conflict.other_issue] += 1
+    pairs = [ConflictPair(issue, other, count) for (issue, other), count in counts.items()]
+    return sorted(pairs, key=lambda pair: (-pair.count, pair.issue.key, pair.other_issue.key))
+
+
+@dataclass(frozen=True)
 class Conflicts:
     """The conflicts found in the served index; ``unavailable`` says why none could be looked for."""
 

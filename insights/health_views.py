@@ -13,10 +13,13 @@ from dataclasses import asdict
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers
 from rest_framework.request import Request
@@ -25,8 +28,10 @@ from rest_framework.views import APIView
 
 from insights import edits, health
 from insights.access import CanSeeInsights, insights_page
+from kb import services
+from kb.admin.base import error_lines, form_problems
 from kb.api import BrandKeyField, BrandScoped
-from kb.models import Brand
+from kb.models import Brand, Example, Issue
 from kb.selectors import brand_choices
 
 MAX_DAYS = 365
@@ -144,7 +149,60 @@ def health_page(request: HttpRequest) -> HttpResponse:
         usage_days=form.value("days", health.DEFAULT_USAGE_DAYS),
         expiring_days=form.value("expiring_within", health.DEFAULT_EXPIRING_DAYS),
     )
-    return _render(request, "admin/insights/health.html", "Library health", form=form, report=report)
+    pairs = health.conflicts_by_pair(report.conflicts.found)
+    return _render(
+        request,
+        "admin/insights/health.html",
+        "Library health",
+        form=form,
+        report=report,
+        conflict_pairs=pairs,
+        conflicting_issues=len({pair.issue for pair in pairs}),
+        may_edit_examples=request.user.has_perm("kb.change_example"),
+    )
+
+
+class ConflictResolveForm(forms.Form):
+    action = forms.ChoiceField(choices=[("move", "Move"), ("retire", "Retire")])
+    # The issue the report showed the example in: an example moved since is left alone.
+    issue = forms.IntegerField(required=False)
+    to_issue = forms.IntegerField(required=False)
+
+
+@require_POST
+def conflict_resolve(request: HttpRequest, example_id: int) -> HttpResponse:
+    """One conflicting example moved to the issue it is closer to, or retired; back to the report."""
+    if not request.user.has_perm("kb.change_example"):
+        raise PermissionDenied
+    example = get_object_or_404(Example.objects.select_related("issue"), pk=example_id)
+    given = ConflictResolveForm(request.POST)
+    if not given.is_valid():
+        return HttpResponse(form_problems(given), status=400, content_type="text/plain")
+    back = request.META.get("HTTP_REFERER") or reverse("insights:health")
+    if given.cleaned_data["issue"] not in (None, example.issue_id):
+        messages.warning(request, f"“{example.text}” changed since the report: nothing done. Look again.")
+        return redirect(back)
+    try:
+        if given.cleaned_data["action"] == "retire":
+            services.example_retire(example=example, retired_by=request.user)
+            messages.success(request, f"Retired “{example.text}”.")
+        else:
+            target = _closer_issue(example, given.cleaned_data["to_issue"])
+            services.example_update(example=example, updated_by=request.user, issue=target)
+            messages.success(request, f"Moved “{example.text}” to “{target.title}”.")
+    except (ValidationError, PermissionDenied) as refusal:
+        messages.error(request, " ".join(error_lines(refusal)))
+    return redirect(back)
+
+
+def _closer_issue(example: Example, to_issue: int | None) -> Issue:
+    """The issue the report says ``example`` is closer to (or the one named, when given)."""
+    if to_issue is not None:
+        return get_object_or_404(Issue, pk=to_issue)
+    for conflict in health.examples_conflicting().found:
+        if conflict.example_id == example.pk:
+            return Issue.objects.get(pk=conflict.other_issue.id)
+    raise ValidationError("This example is no longer closer to another issue.")
 
 
 def edits_page(request: HttpRequest) -> HttpResponse:
@@ -169,5 +227,10 @@ api_urlpatterns: list[URLPattern] = [
 ]
 admin_urlpatterns: list[URLPattern] = [
     path("health/", insights_page(health_page), name="health"),
+    path(
+        "health/conflicts/<int:example_id>/",
+        insights_page(conflict_resolve),
+        name="conflict-resolve",
+    ),
     path("edits/", insights_page(edits_page), name="edits"),
 ]

@@ -51,6 +51,14 @@ def dry_run(write: Callable[[], object]) -> None:
         pass
 
 
+def form_problems(form: forms.Form) -> str:
+    """A bound, invalid form's errors as one line naming each field: "channel: Select a valid…"."""
+    return "; ".join(
+        f"{field}: {' '.join(item['message'] for item in errors)}"
+        for field, errors in form.errors.get_json_data().items()
+    )
+
+
 def error_lines(error: ValidationError | PermissionDenied) -> list[str]:
     if isinstance(error, PermissionDenied):
         return [str(error) or "Permission denied."]

@@ -24,6 +24,7 @@ from kb.admin.base import (
     ServiceWrites,
     apply_each,
     error_lines,
+    form_problems,
     length_label,
     rendered_sample,
     report_outcome,
@@ -219,11 +220,7 @@ class ResponseAdmin(ServedBrandsLibrary, ResponseWrites, LibraryAdmin):
             raise PermissionDenied
         given = PreviewForm(request.POST)
         if not given.is_valid():
-            problems = "; ".join(
-                f"{field}: {' '.join(str(error) for error in errors)}"
-                for field, errors in given.errors.items()
-            )
-            return HttpResponse(problems, status=400, content_type="text/plain")
+            return HttpResponse(form_problems(given), status=400, content_type="text/plain")
         return HttpResponse(preview_html(given.cleaned_data["text"], given.cleaned_data["channel"]))
 
     # ---- lifecycle: bulk actions -------------------------------------------------------------------

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pytest
 from django.utils import timezone
 
 from insights.health import RARELY_MIN_SHOWN, examples_conflicting, library_health
 from kb import services
 from kb.models import Example, Response
-from suggestions.indexing import TITLE_ID_BASE, index_rebuild
-from suggestions.serving import ServedIndex, holder
-from suggestions.vector_index import VectorIndex
+from suggestions.indexing import index_rebuild
 from tests.factories import (
     BrandFactory,
-    ExampleFactory,
     FeedbackFactory,
     IssueFactory,
     ResponseFactory,
@@ -27,48 +23,11 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def serve(monkeypatch, vectors: dict[int, list[float]]) -> None:
-    """Serve an index holding exactly these vectors (unit length) under these ids."""
-    index = VectorIndex(3)
-    index.index(np.array(list(vectors.values()), dtype=np.float32), np.array(list(vectors), dtype=np.int64))
-    monkeypatch.setattr(holder, "get", lambda: ServedIndex("designed", index, {}))
-
-
 def finding_keys(items) -> set[str]:
     return {item.response.key for item in items}
 
 
 # -- Conflicts ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def designed(monkeypatch):
-    """Two Acme issues and a Globex one. `stray` (in `baggage`) is 0.36 from its nearest sibling
-    but 0.80 from `card`, an example of `delay`; `bag` is 1.0 from the Globex title, which never
-    answers Acme's mentions."""
-    acme, globex = (
-        BrandFactory(key="acme-air"),
-        BrandFactory(key="globex-bank", name="Globex", handle="@Globex"),
-    )
-    baggage, delay = IssueFactory(brand=acme), IssueFactory(brand=acme)
-    bank = IssueFactory(brand=globex)
-    bag = ExampleFactory(issue=baggage, text="my bag is lost")
-    suitcase = ExampleFactory(issue=baggage, text="suitcase missing")
-    stray = ExampleFactory(issue=baggage, text="the flight left without my bag")
-    card = ExampleFactory(issue=delay, text="my flight is delayed")
-    late = ExampleFactory(issue=delay, text="departure late again")
-    serve(
-        monkeypatch,
-        {
-            bag.pk: [1, 0, 0],
-            suitcase.pk: [0.8, 0.6, 0],
-            stray.pk: [0, 0.6, 0.8],
-            card.pk: [0, 0, 1],
-            late.pk: [0.28, 0, 0.96],
-            TITLE_ID_BASE + bank.pk: [1, 0, 0],
-        },
-    )
-    return {"acme": acme, "globex": globex, "baggage": baggage, "delay": delay, "stray": stray, "card": card}
 
 
 def test_an_example_closer_to_another_issue_is_a_conflict_with_both_similarities(designed):
