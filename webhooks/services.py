@@ -150,13 +150,17 @@ def deliveries_record(
     """One delivery of ``event`` about ``mention`` for each active subscription receiving it,
     in the caller's transaction; each is sent once that transaction commits. ``data`` holds the
     mention as GET /api/v1/mentions/<id>/ shows it to the subscription's creator, and ``details``."""
-    receiving = [
-        subscription
-        for subscription in Subscription.objects.filter(active=True)
-        .select_related("created_by")
-        .prefetch_related("brands")
-        if event in subscription.events and _receives(subscription, mention)
-    ]
+    active = Subscription.objects.filter(active=True).select_related("created_by").prefetch_related("brands")
+    owners_see: dict[int, bool] = {}  # whether each subscriber would see the mention, asked once
+    receiving = []
+    for subscription in active:
+        if event not in subscription.events or not _names_brand_of(subscription, mention):
+            continue
+        owner = subscription.created_by
+        if owner.pk not in owners_see:
+            owners_see[owner.pk] = _would_see(owner, mention)
+        if owners_see[owner.pk]:
+            receiving.append(subscription)
     if not receiving:
         return []
     now = timezone.now()
@@ -184,11 +188,12 @@ def deliveries_record(
     return deliveries
 
 
-def _receives(subscription: Subscription, mention: Mention) -> bool:
+def _names_brand_of(subscription: Subscription, mention: Mention) -> bool:
     brand_ids = {brand.pk for brand in subscription.brands.all()}
-    if brand_ids and mention.brand_id is not None and mention.brand_id not in brand_ids:
-        return False
-    owner = subscription.created_by
+    return not brand_ids or mention.brand_id is None or mention.brand_id in brand_ids
+
+
+def _would_see(owner: Account, mention: Mention) -> bool:
     return owner.is_active and owner.has_perm("console.view_mention") and may_work_for(owner, mention.brand)
 
 
