@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, FilteredRelation, OuterRef, Q
 from django.db.models.functions import Trunc
 from django.utils import timezone
 
 from kb.models import Brand
+from kb.roles import INTEGRATIONS
 from suggestions.models import Feedback, SuggestedResponse, SuggestionRequest
 
 DEFAULT_DAYS = 30
@@ -270,6 +272,9 @@ class Summary:
     timed: int  # answered, with received_at: the mentions the times below describe
     answer_median: timedelta | None
     answer_p90: timedelta | None
+    # Of the mentions, those neither from the inbox nor from an integration's token: people trying
+    # the engine (the API with their own token, the `suggest` command).
+    trials: int = 0
 
     @property
     def abstained_share(self) -> float | None:
@@ -308,7 +313,14 @@ def mentions_summary(*, filters: AnalyticsFilter) -> Summary:
         **counts,
         answer_median=_percentile(waits, counts["timed"], 0.5),
         answer_p90=_percentile(waits, counts["timed"], 0.9),
+        trials=_trials(mentions).count(),
     )
+
+
+def _trials(requests: Any) -> Any:
+    """The requests no inbox mention and no integration's token made."""
+    integration = User.groups.through.objects.filter(user=OuterRef("requested_by"), group__name=INTEGRATIONS)
+    return requests.filter(mention__isnull=True).exclude(Exists(integration))
 
 
 def _percentile(ordered: Any, count: int, fraction: float) -> timedelta | None:

@@ -136,6 +136,7 @@ def summary_data(filters: AnalyticsFilter, bucket: str) -> dict[str, Any]:
     summary = mentions_summary(filters=filters)
     return {
         "mentions": summary.mentions,
+        "trials": summary.trials,
         "abstained": summary.abstained,
         "abstained_share": rate(summary.abstained_share),
         "answered": summary.answered,

@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 
 LIBRARY_MODELS = ("brand", "tag", "issue", "example", "response")
+# The role of systems that hold a token: what they ask is traffic, not a person's trial.
+INTEGRATIONS = "Integrations"
 EDITED_BY_AUTHORS = ("issue", "example", "response")
 
 ROLES: dict[str, list[str]] = {
@@ -18,7 +20,7 @@ ROLES: dict[str, list[str]] = {
     "Agents": [f"view_{model}" for model in LIBRARY_MODELS],
     # Systems, by token: they push mentions and ask for suggestions (console and suggestions
     # grant that); the library is not theirs to read.
-    "Integrations": [],
+    INTEGRATIONS: [],
 }
 
 

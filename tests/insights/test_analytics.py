@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
+from console.models import Mention
 from insights.analytics import (
     abstentions_over_time,
     analytics_filter,
@@ -296,3 +298,20 @@ def test_bucket_starts_cover_the_whole_period():
         date(2024, 3, 1),
     ]
     assert bucket_starts(filters=filters, bucket="week") == [date(2024, 2, 26)]
+
+
+def test_trials_by_people_are_told_apart_from_real_mentions(bag_dm):
+    integration = UserFactory()
+    integration.groups.add(Group.objects.get(name="Integrations"))
+    person = UserFactory()
+    mention([bag_dm], requested_by=integration)
+    from_the_inbox = mention([bag_dm])
+    Mention.objects.create(
+        text="x", external_id="1", channel="twitter", received_at=timezone.now(), suggestion=from_the_inbox
+    )
+    mention([bag_dm], requested_by=person)  # someone trying the API with their own token
+    mention([bag_dm])  # the command line: nobody asked, no inbox mention
+
+    summary = mentions_summary(filters=analytics_filter())
+
+    assert (summary.mentions, summary.trials) == (4, 2)
