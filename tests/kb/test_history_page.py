@@ -9,8 +9,9 @@ from tests.factories import IssueFactory
 
 pytestmark = pytest.mark.django_db
 
-BEFORE = "Hi {{ customer_first_name|default:'there' }}, so sorry about the cancellation. Please DM us your code."
-AFTER = "Hi {{ customer_first_name|default:'there' }}, so sorry about the delay. Please DM us your code today."
+GREETING = "Hi {{ customer_first_name|default:'there' }}, "
+BEFORE = GREETING + "so sorry about the cancellation. Please DM us your code."
+AFTER = GREETING + "so sorry about the delay. Please DM us your code today."
 
 
 @pytest.fixture
