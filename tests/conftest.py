@@ -15,15 +15,20 @@ from tests.fakes import FakeEmbedder
 pytest_plugins = ["tests.engine_fixtures"]
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"
+BROWSER = Path(__file__).resolve().parent / "browser"
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`) the integration tests run one after another on one
-    worker: they share the Redis queue, which each purges, and start a Celery worker on it."""
+    worker: they share the Redis queue, which each purges, and start a Celery worker on it. The
+    browser tests too, on one Chromium: two live servers and two browsers on two cores race the
+    tests' timeouts while the other worker runs the rest."""
     for item in items:
         if item.path.is_relative_to(INTEGRATION):
             item.add_marker(pytest.mark.xdist_group("real-services"))
+        elif item.path.is_relative_to(BROWSER):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture(autouse=True)
