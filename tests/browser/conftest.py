@@ -158,3 +158,17 @@ def luggage(receive) -> Mention:
     mention = receive("@AcmeAir the airline lost my luggage")
     assert mention.suggestion.shown[0]["response"] == "lost-baggage-dm"
     return mention
+
+
+def awaiting_drafts(library, external_id: str) -> Mention:
+    """Jane's lost-luggage mention for Acme Air, stored without its drafts: as the inbox holds a
+    mention whose background task has not run yet."""
+    return Mention.objects.create(
+        text="@AcmeAir the airline lost my luggage",
+        external_id=external_id,
+        channel="twitter",
+        brand=library.brands["acme-air"],
+        author_handle="@jane",
+        author_name="Jane",
+        received_at=timezone.now(),
+    )

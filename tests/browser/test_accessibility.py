@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from console.models import Mention
 from console.services import mention_suggest
-from tests.browser.conftest import HERE, screenshot, sign_in
+from tests.browser.conftest import HERE, awaiting_drafts, screenshot, sign_in
 
 AXE = HERE / "vendor" / "axe-4.14.1.min.js"
 
@@ -192,15 +191,7 @@ def test_a_new_mention_in_the_open_inbox_is_announced(page, live_server, agent, 
 
 @pytest.mark.usefixtures("_refresh_every_second")
 def test_drafts_arriving_on_a_mention_are_announced(page, live_server, agent, library):
-    waiting = Mention.objects.create(
-        text="@AcmeAir the airline lost my luggage",
-        external_id="announced-drafts",
-        channel="twitter",
-        brand=library.brands["acme-air"],
-        author_handle="@jane",
-        author_name="Jane",
-        received_at=timezone.now(),
-    )
+    waiting = awaiting_drafts(library, "announced-drafts")
     sign_in(page, live_server, "sam")
     page.goto(f"{live_server.url}/mentions/{waiting.pk}/")
     expect(page.locator("#drafts .pending")).to_be_visible()

@@ -7,12 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from console.models import Mention
 from console.services import mention_suggest, mention_take
-from tests.browser.conftest import open_tab, screenshot, sign_in
+from tests.browser.conftest import awaiting_drafts, open_tab, screenshot, sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -58,15 +57,7 @@ def test_the_selection_stays_on_its_mention_when_the_list_refreshes(page, live_s
 
 
 def test_drafts_computed_after_the_page_opened_come_in_and_are_counted(page, live_server, agent, library):
-    waiting = Mention.objects.create(
-        text="@AcmeAir the airline lost my luggage",
-        external_id="late-drafts",
-        channel="twitter",
-        brand=library.brands["acme-air"],
-        author_handle="@jane",
-        author_name="Jane",
-        received_at=timezone.now(),
-    )
+    waiting = awaiting_drafts(library, "late-drafts")
     sign_in(page, live_server, "sam")
     page.goto(f"{live_server.url}/mentions/{waiting.pk}/")
     expect(page.locator("#drafts .pending")).to_be_visible()
