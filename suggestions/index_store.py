@@ -156,6 +156,12 @@ class IndexStore:
             )
         return index, meta
 
+    def read_meta(self, version: str) -> dict[str, Any]:
+        """The meta.json of ``version``; raises IndexUnavailable."""
+        if not _VERSION_NAME.match(version or ""):
+            raise IndexUnavailable(f"no index version named {version!r}")
+        return self._read_meta(self.storage, version)
+
     def versions(self) -> list[str]:
         """Return the complete versions (those with meta.json), oldest first."""
         storage = self.storage
