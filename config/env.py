@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -70,3 +71,32 @@ def envcache(name: str, default: str) -> dict[str, str]:
     if raw.startswith("locmem://"):
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": raw[9:]}
     raise ImproperlyConfigured(f"{name}={raw!r} is not a cache URL; use redis://... or locmem://")
+
+
+def envstorage(name: str, default: str) -> dict[str, Any] | None:
+    """A Django STORAGES entry from a URL: s3://bucket[/prefix] (django-storages' S3Storage, for
+    any S3-compatible store: CARELINE_INDEX_S3_ENDPOINT_URL and CARELINE_INDEX_S3_REGION name
+    where; credentials come from boto3's usual chain, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    or an instance role), or empty for none."""
+    raw = (os.environ.get(name) or default).strip()
+    if not raw:
+        return None
+    scheme, _, rest = raw.partition("://")
+    bucket, _, prefix = rest.partition("/")
+    if scheme != "s3" or not bucket:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a storage URL; use s3://bucket/prefix or leave it empty"
+        )
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "location": prefix.strip("/"),
+            "endpoint_url": envstr("CARELINE_INDEX_S3_ENDPOINT_URL", "") or None,
+            "region_name": envstr("CARELINE_INDEX_S3_REGION", "") or None,
+            # A version name that exists is refused, never overwritten (IndexStore checks).
+            "file_overwrite": False,
+            # Large files spill to a temporary file while they download instead of filling memory.
+            "max_memory_size": 64 * 1024 * 1024,
+        },
+    }

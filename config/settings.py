@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from config.env import envbool, envcache, envfloat, envint, envlist, envrate, envstr
+from config.env import envbool, envcache, envfloat, envint, envlist, envrate, envstorage, envstr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -262,6 +262,12 @@ CELERY_BEAT_SCHEDULE = {
 
 # Retrieval
 CARELINE_INDEX_DIR = Path(envstr("CARELINE_INDEX_DIR", str(VAR_DIR / "index")))
+# Index versions in shared object storage (s3://bucket/prefix, see config.env.envstorage) for a
+# fleet: every machine keeps the versions it serves in CARELINE_INDEX_DIR as a checked local
+# cache. Empty: versions live in CARELINE_INDEX_DIR alone (one machine).
+CARELINE_INDEX_STORAGE = envstorage("CARELINE_INDEX_STORAGE", "")
+if CARELINE_INDEX_STORAGE:
+    STORAGES["careline-index"] = CARELINE_INDEX_STORAGE
 CARELINE_EMBEDDING_MODEL = envstr("CARELINE_EMBEDDING_MODEL", "")
 # From this many vectors the index is approximate (faiss IVF, recall@10 >= 0.99 measured by
 # bench.scale); below it every vector is compared. Takes effect at the next rebuild or growth.

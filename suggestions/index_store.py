@@ -7,6 +7,13 @@ cannot rename a directory, so instead of writing to a temporary directory and re
 half-written one. Versions are never overwritten. A write that fails (a full disk) removes what
 it wrote; one that dies with its process leaves an incomplete directory, which prune() removes
 once it is WRITE_GRACE old.
+
+Where the files live: a FileSystemStorage at settings.CARELINE_INDEX_DIR by default, or the
+storage of the STORAGES alias "careline-index" when settings name one (CARELINE_INDEX_STORAGE:
+S3 and the like, shared by a fleet). Then CARELINE_INDEX_DIR is this machine's cache of it
+(suggestions.index_cache). Either way an index is read by mapping a local file, so the
+processes of one machine share one copy of its vectors; a storage with neither local files nor
+a cache (InMemoryStorage) is read into memory.
 """
 
 from __future__ import annotations
@@ -19,16 +26,20 @@ import re
 import secrets
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import FileSystemStorage, Storage, storages
 
+from suggestions.index_cache import ChecksumMismatch, IndexCache, file_sha256
 from suggestions.vector_index import VectorIndex
 
 INDEX_FILE = "index.faiss"
 META_FILE = "meta.json"
+# The STORAGES alias of a remote store of index versions.
+STORAGE_ALIAS = "careline-index"
 _VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ATTACHMENT_NAME = _VERSION_NAME  # a plain file name, by the same rule
 _VERSION_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"
@@ -47,17 +58,31 @@ class IndexModelMismatch(IndexUnavailable):
 class IndexStore:
     """Writes, reads, lists and prunes index versions in a Django Storage."""
 
-    def __init__(self, storage: Storage | None = None) -> None:
-        """Use ``storage``, or by default a FileSystemStorage at settings.CARELINE_INDEX_DIR."""
+    def __init__(self, storage: Storage | None = None, *, cache_dir: str | Path | None = None) -> None:
+        """Use ``storage`` (with a local cache in ``cache_dir``, if given), or by default the
+        configured one: the "careline-index" storage cached in settings.CARELINE_INDEX_DIR, or
+        without it a FileSystemStorage there."""
         self._storage = storage
+        self._cache_dir = cache_dir
 
     @property
     def storage(self) -> Storage:
-        """The storage in use; the default one follows the current CARELINE_INDEX_DIR setting."""
+        """The storage in use; the default one follows the current settings."""
         if self._storage is not None:
             return self._storage
+        if STORAGE_ALIAS in settings.STORAGES:
+            return storages[STORAGE_ALIAS]
         # Built on each access (it is cheap) so settings overrides in tests always apply.
         return FileSystemStorage(location=settings.CARELINE_INDEX_DIR)
+
+    @property
+    def cache(self) -> IndexCache | None:
+        """This machine's copies of a remote storage's files; None when files are read in place."""
+        if self._cache_dir is not None:
+            return IndexCache(self._cache_dir)
+        if self._storage is None and STORAGE_ALIAS in settings.STORAGES:
+            return IndexCache(settings.CARELINE_INDEX_DIR)
+        return None
 
     @staticmethod
     def new_version() -> str:
@@ -109,6 +134,11 @@ class IndexStore:
             with contextlib.suppress(OSError):
                 _delete_quietly(storage, version, directory=True)
             raise
+        cache = self.cache
+        if cache is not None:
+            # The writer reads its own version back next (a sync starts from it): no download.
+            for name, body in [(INDEX_FILE, data), *attachments.items(), (META_FILE, meta_bytes)]:
+                cache.put(version, name, body)
         return full_meta
 
     def read_attachment(self, version: str, name: str, meta: dict[str, Any]) -> bytes | None:
@@ -117,36 +147,31 @@ class IndexStore:
         expected = (meta.get("attachments") or {}).get(name)
         if expected is None:
             return None
+        path = self._file(version, name, expected)
+        if path is None:
+            return self._checked_bytes(version, name, expected)
         try:
-            with self.storage.open(f"{version}/{name}", "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            raise IndexUnavailable(f"index version {version} has no {name}") from None
-        if hashlib.sha256(data).hexdigest() != expected:
-            raise IndexUnavailable(f"index version {version}: {name} does not match its checksum")
-        return data
+            return path.read_bytes()
+        except OSError as exc:
+            raise IndexUnavailable(f"index version {version}: cannot read {name} ({exc})") from None
 
     def read(self, version: str, *, expected_model: str) -> tuple[VectorIndex, dict[str, Any]]:
         """Load ``version``; raises IndexUnavailable, or IndexModelMismatch for another model."""
         if not _VERSION_NAME.match(version or ""):
             raise IndexUnavailable(f"no index version named {version!r}")
-        storage = self.storage
-        meta = self._read_meta(storage, version)
+        meta = self._read_meta(version)
         if meta["model"] != expected_model:
             raise IndexModelMismatch(
                 f"index version {version} was built with model {meta['model']!r}, "
                 f"but the embedder in use is {expected_model!r}; rebuild the index"
             )
+        expected_digest = meta.get("index_sha256") or None
+        path = self._file(version, INDEX_FILE, expected_digest)
         try:
-            with storage.open(f"{version}/{INDEX_FILE}", "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            raise IndexUnavailable(f"index version {version} has no {INDEX_FILE}") from None
-        expected_digest = meta.get("index_sha256")
-        if expected_digest and hashlib.sha256(data).hexdigest() != expected_digest:
-            raise IndexUnavailable(f"index version {version}: {INDEX_FILE} does not match its checksum")
-        try:
-            index = VectorIndex.from_bytes(data)
+            if path is None:
+                index = VectorIndex.from_bytes(self._checked_bytes(version, INDEX_FILE, expected_digest))
+            else:
+                index = VectorIndex.from_file(path)
         except ValueError as exc:
             raise IndexUnavailable(f"index version {version}: {exc}") from None
         if index.count() != meta["count"] or index.dimension != meta["dimension"]:
@@ -154,13 +179,16 @@ class IndexStore:
                 f"index version {version} holds {index.count()} vectors of dimension {index.dimension}, "
                 f"meta.json says {meta['count']} of dimension {meta['dimension']}"
             )
+        cache = self.cache
+        if cache is not None:
+            cache.prune(keep=version)
         return index, meta
 
     def read_meta(self, version: str) -> dict[str, Any]:
         """The meta.json of ``version``; raises IndexUnavailable."""
         if not _VERSION_NAME.match(version or ""):
             raise IndexUnavailable(f"no index version named {version!r}")
-        return self._read_meta(self.storage, version)
+        return self._read_meta(version)
 
     def versions(self) -> list[str]:
         """Return the complete versions (those with meta.json), oldest first."""
@@ -195,10 +223,55 @@ class IndexStore:
             doomed.append(version)
         return doomed
 
-    def _read_meta(self, storage: Storage, version: str) -> dict[str, Any]:
+    def _local_file(self, version: str, name: str, sha256: str | None) -> Path | None:
+        """A local copy of ``<version>/<name>`` that matches ``sha256`` (None: unchecked), from
+        the cache or the storage's own directory; None when the storage has no local files."""
+        cache = self.cache
+        if cache is None:
+            storage = self.storage
+            if not isinstance(storage, FileSystemStorage):
+                return None
+            path = Path(storage.path(f"{version}/{name}"))
+            if not path.is_file():
+                raise FileNotFoundError(f"index version {version} has no {name}")
+            if sha256 is not None and file_sha256(path) != sha256:
+                raise IndexUnavailable(f"index version {version}: {name} does not match its checksum")
+            return path
         try:
-            with storage.open(f"{version}/{META_FILE}", "rb") as fh:
-                meta = json.loads(fh.read())
+            return cache.fetched(self.storage, version, name, sha256)
+        except FileNotFoundError:
+            raise
+        except ChecksumMismatch:
+            raise IndexUnavailable(f"index version {version}: {name} does not match its checksum") from None
+        except Exception as exc:  # the remote store's own errors (unreachable, refused) and disk errors
+            raise IndexUnavailable(f"index version {version}: cannot fetch {name} ({exc})") from None
+
+    def _file(self, version: str, name: str, sha256: str | None) -> Path | None:
+        """_local_file(), a missing file reported as IndexUnavailable."""
+        try:
+            return self._local_file(version, name, sha256)
+        except FileNotFoundError:
+            raise IndexUnavailable(f"index version {version} has no {name}") from None
+
+    def _checked_bytes(self, version: str, name: str, sha256: str | None) -> bytes:
+        try:
+            with self.storage.open(f"{version}/{name}", "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise IndexUnavailable(f"index version {version} has no {name}") from None
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise IndexUnavailable(f"index version {version}: {name} does not match its checksum")
+        return data
+
+    def _read_meta(self, version: str) -> dict[str, Any]:
+        try:
+            path = self._local_file(version, META_FILE, None)
+            if path is None:
+                with self.storage.open(f"{version}/{META_FILE}", "rb") as fh:
+                    raw = fh.read()
+            else:
+                raw = path.read_bytes()
+            meta = json.loads(raw)
         except FileNotFoundError:
             raise IndexUnavailable(
                 f"index version {version} is missing or incomplete (no meta.json)"

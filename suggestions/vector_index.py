@@ -23,6 +23,11 @@ Searches of a few queries run on one OpenMP thread (faiss's setting is per calli
 a shared two-core machine the default two threads spin against each other and a single query
 takes milliseconds instead of a fraction of one. Building uses every core.
 
+An index read with ``from_file`` maps the file's vectors instead of copying them (faiss's
+IO_FLAG_MMAP_IFC, for both structures): every process on a machine that maps one file shares one
+copy in the page cache. faiss aborts the process on any change to a mapped index, so the first
+``index``, ``append`` or ``delete`` copies it into this process's memory first.
+
 Thread-safety: any number of threads may ``search`` one instance at once, but nothing may
 modify it meanwhile. Writers build a new object (``VectorIndex(...)``, or
 ``VectorIndex.from_bytes(current.to_bytes())`` to start from a copy), modify that, then swap
@@ -84,6 +89,7 @@ class VectorIndex:
         self.dimension = int(dimension)
         self.ann_min_vectors = _ann_min_vectors(ann_min_vectors)
         self._index: Any = _exact(self.dimension)
+        self._mapped = False
 
     @property
     def kind(self) -> Kind:
@@ -95,6 +101,7 @@ class VectorIndex:
         their number."""
         x, i = self._checked_pairs(vectors, ids)
         self._index = self._built_for(x, i)
+        self._mapped = False
 
     def append(self, vectors: Vectors, ids: Ids) -> None:
         """Add ``vectors`` under ``ids``; an id already present gets the new vector. An exact
@@ -103,6 +110,7 @@ class VectorIndex:
         if not len(i):
             return
         self.delete(i)
+        self._own()
         if self.kind == "exact" and self.count() + len(i) >= self.ann_min_vectors:
             held, held_ids = self.vectors()
             self._index = self._built_for(np.vstack([held, x]), np.concatenate([held_ids, i]))
@@ -115,6 +123,7 @@ class VectorIndex:
         i = _checked_ids(ids, allow_duplicates=True)
         if not len(i) or not self.count():
             return 0
+        self._own()
         if self.kind == "ivf":
             # The IVF's id hashtable removes only through an explicit id array.
             return int(self._index.remove_ids(faiss.IDSelectorArray(len(i), faiss.swig_ptr(i))))
@@ -212,13 +221,40 @@ class VectorIndex:
             raw = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
         except RuntimeError as exc:
             raise ValueError(f"unreadable faiss index: {str(exc).splitlines()[0]}") from None
+        return cls._wrapping(raw, mapped=False, ann_min_vectors=ann_min_vectors)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], *, ann_min_vectors: int | None = None) -> VectorIndex:
+        """Map an index file written from ``to_bytes()`` output (see the module's docstring);
+        raises ValueError if it is not one. The file must not change while the index is in use:
+        replace it by renaming another over it."""
+        try:
+            raw = faiss.read_index(os.fspath(path), faiss.IO_FLAG_MMAP_IFC)
+        except RuntimeError as exc:
+            raise ValueError(f"unreadable faiss index: {str(exc).splitlines()[0]}") from None
+        return cls._wrapping(raw, mapped=True, ann_min_vectors=ann_min_vectors)
+
+    @property
+    def mapped(self) -> bool:
+        """Whether the vectors are still those of a mapped file (no change made since from_file)."""
+        return self._mapped
+
+    @classmethod
+    def _wrapping(cls, raw: Any, *, mapped: bool, ann_min_vectors: int | None) -> VectorIndex:
         if not _is_exact(raw) and not _is_ivf(raw):
             raise ValueError(f"not an exact or IVF inner-product index: {type(raw).__name__}")
         self = cls.__new__(cls)
         self.dimension = int(raw.d)
         self.ann_min_vectors = _ann_min_vectors(ann_min_vectors)
         self._index = raw
+        self._mapped = mapped
         return self
+
+    def _own(self) -> None:
+        """Copy a mapped index into this process's memory before it changes."""
+        if self._mapped:
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
+            self._mapped = False
 
     def __repr__(self) -> str:
         return f"<VectorIndex dimension={self.dimension} count={self.count()}>"
