@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "insights",
     "console",
     "webhooks",
+    "connectors",
     "django_htmx",
 ]
 
@@ -253,6 +254,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.tasks.deliveries_send_due_task",
         "schedule": envint("CARELINE_WEBHOOK_SWEEP_SECONDS", 15),
     },
+    # Each connected X account's new mentions (connectors/).
+    "x-mentions": {
+        "task": "connectors.tasks.connections_poll_due_task",
+        "schedule": envint("CARELINE_X_POLL_SECONDS", 60),
+    },
     # Confidence refitted on agents' verdicts (suggestions.recalibration).
     "confidence-recalibration": {
         "task": "suggestions.tasks.recalibration_fit_task",
@@ -310,6 +316,12 @@ CARELINE_WEBHOOK_ATTEMPTS = envint("CARELINE_WEBHOOK_ATTEMPTS", 12)
 CARELINE_WEBHOOK_BACKOFF_SECONDS = envint("CARELINE_WEBHOOK_BACKOFF_SECONDS", 30)
 CARELINE_WEBHOOK_BACKOFF_MAX_SECONDS = envint("CARELINE_WEBHOOK_BACKOFF_MAX_SECONDS", 60 * 60)
 CARELINE_WEBHOOK_ALLOW_PRIVATE = envbool("CARELINE_WEBHOOK_ALLOW_PRIVATE", False)
+# The X connector (connectors/): the API's base URL (a local server implementing the X API v2
+# contract works too), how often each connected account's mentions are read (the beat's
+# "x-mentions"), and how long a call waits for X.
+CARELINE_X_API_BASE_URL = envstr("CARELINE_X_API_BASE_URL", "https://api.x.com")
+CARELINE_X_POLL_SECONDS = envint("CARELINE_X_POLL_SECONDS", 60)
+CARELINE_X_TIMEOUT_SECONDS = envint("CARELINE_X_TIMEOUT_SECONDS", 10)
 # Secrets kept encrypted at rest (config.crypto): the first key encrypts, all decrypt.
 CARELINE_ENCRYPTION_KEYS = envlist("CARELINE_ENCRYPTION_KEYS", []) or [SECRET_KEY]
 

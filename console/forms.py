@@ -32,6 +32,8 @@ class ReplyForm(forms.Form):
         },
     )
     force = forms.BooleanField(required=False)
+    # Through a connected channel: as a direct message to the author instead of a public reply.
+    private = forms.BooleanField(required=False)
 
 
 class DismissForm(forms.Form):

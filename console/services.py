@@ -191,27 +191,11 @@ def mention_answer(
     draft's, edited otherwise. Without one it is the agent's own reply. Refused while another
     agent has the mention, unless ``force``; when the response is no longer live for the mention
     (see mention_drafts); and when the reply is longer than the mention's channel carries."""
-    text = text.strip()
-    if not text:
-        raise ValidationError({"text": "The reply that was sent is required."})
+    text = _reply_text(text)
     with transaction.atomic():
         mention = _open_locked(mention)
-        if mention.assigned_to_id not in (None, agent.pk) and not force:
-            raise MentionHeldByAnother(mention)
-        refused = _too_long(mention, text)
+        _answer_refuse(mention, text, agent, response, force)
         request = mention.suggestion
-        if response is not None:
-            if request is None:
-                raise ValidationError({"response": "This mention has no suggestions yet."})
-            if not any(item["response"] == response.key for item in request.offered):
-                raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})
-            # Locked until the reply is recorded: an editor retiring it meanwhile waits, or is seen here.
-            Response.objects.select_for_update().filter(pk=response.pk).first()
-            why = response_unsendable_because(response=response, brand=mention.brand, channel=mention.channel)
-            if why:
-                refused["response"] = f"{why}; pick another draft or write your own."
-        if refused:
-            raise ValidationError(refused)
         if response is not None and request is not None:
             offered = _drafts_rendered(mention, request.offered, agent, templates=None)
             suggested = _suggested_text(offered, response)
@@ -228,6 +212,45 @@ def mention_answer(
         reply = {"text": text, "response": response.key if response else None, "agent": agent.get_username()}
         mention_event.send(Mention, event="mention.answered", mention=mention, details={"reply": reply})
     return mention
+
+
+def mention_answer_check(
+    *, mention: Mention, text: str, agent: Account, response: Response | None = None, force: bool = False
+) -> None:
+    """Refuse, as mention_answer would, a reply about to be posted on the mention's channel
+    (console.outbound), so that nothing goes out that the inbox would not record."""
+    text = _reply_text(text)
+    with transaction.atomic():
+        _answer_refuse(_open_locked(mention), text, agent, response, force)
+
+
+def _reply_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "The reply that was sent is required."})
+    return text
+
+
+def _answer_refuse(
+    mention: Mention, text: str, agent: Account, response: Response | None, force: bool
+) -> None:
+    """The refusals of mention_answer, on the mention locked by the caller's transaction."""
+    if mention.assigned_to_id not in (None, agent.pk) and not force:
+        raise MentionHeldByAnother(mention)
+    refused = _too_long(mention, text)
+    request = mention.suggestion
+    if response is not None:
+        if request is None:
+            raise ValidationError({"response": "This mention has no suggestions yet."})
+        if not any(item["response"] == response.key for item in request.offered):
+            raise ValidationError({"response": f"{response.key!r} was not suggested for this mention."})
+        # Locked until the reply is recorded: an editor retiring it meanwhile waits, or is seen here.
+        Response.objects.select_for_update().filter(pk=response.pk).first()
+        why = response_unsendable_because(response=response, brand=mention.brand, channel=mention.channel)
+        if why:
+            refused["response"] = f"{why}; pick another draft or write your own."
+    if refused:
+        raise ValidationError(refused)
 
 
 def mention_escalate(

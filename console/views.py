@@ -26,6 +26,7 @@ from django_htmx.middleware import HtmxDetails
 from console.clock import time_left_words
 from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
 from console.models import Mention
+from console.outbound import outbound_for
 from console.selectors import (
     QUEUES,
     agents_to_assign,
@@ -153,6 +154,8 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
         # Flagging rejects the drafts, or the candidates the agent looked at; once is enough.
         "offer_nothing_fits": mention.nothing_fits_at is None and bool(drafts or candidates),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
+        # A connected channel posts the reply ("Send"); otherwise the agent marks it sent.
+        "outlet": outbound[1] if (outbound := outbound_for(mention)) else None,
     }
     return TemplateResponse(request, "console/mention.html", context)
 
@@ -195,8 +198,9 @@ def assign(request: HttpRequest, mention_id: int) -> HttpResponse:
 @agents_only
 @require_POST
 def send(request: HttpRequest, mention_id: int) -> HttpResponse:
-    """Mark a reply sent. A refusal shows the mention again with the agent's text where they
-    typed it, never lost."""
+    """Post the reply through the mention's connected channel (console.outbound), or mark it
+    sent when there is none. A refusal, or a post that failed, shows the mention again (still
+    open) with the reason and the agent's text where they typed it, never lost."""
     mention = _visible_mention(request, mention_id)
     form = ReplyForm(request.POST)
     kept = {"text": request.POST.get("text", ""), "response": request.POST.get("response", "")}
@@ -204,14 +208,22 @@ def send(request: HttpRequest, mention_id: int) -> HttpResponse:
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return _mention_page(request, mention.pk, kept)
     given, agent = form.cleaned_data, _agent(request)
+    text, response, force = given["text"], given["response"], given["force"]
+    outbound = outbound_for(mention)
     try:
-        mention_answer(
-            mention=mention, agent=agent, text=given["text"], response=given["response"], force=given["force"]
-        )
+        if outbound is not None and outbound[1].connected:
+            sender, channel, private = outbound[0], outbound[1].channel, given["private"]
+            sender.send(
+                mention=mention, agent=agent, text=text, response=response, private=private, force=force
+            )
+            done = f"Sent as a direct message on {channel}." if private else f"Sent on {channel}."
+        else:
+            mention_answer(mention=mention, agent=agent, text=text, response=response, force=force)
+            done = "Marked sent."
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))
         return _mention_page(request, mention.pk, kept)
-    messages.success(request, "Marked sent.")
+    messages.success(request, done)
     return redirect("console:inbox")
 
 

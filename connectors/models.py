@@ -1,0 +1,116 @@
+"""Channels connected to the inbox: a brand's X account, the tweets read from it, and each
+reply posted through it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from console.models import Mention
+from kb.models import Brand
+
+
+class XConnection(models.Model):
+    """A brand's X account: its mentions are read into the inbox and the agents' replies posted
+    as it. The token (an OAuth 2.0 user access token with tweet.read, tweet.write, users.read,
+    dm.read and dm.write) is kept encrypted (config.crypto) or read from an environment variable
+    named here; it is never shown back but for its last characters."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Connected"
+        NEEDS_REAUTH = "needs_reauth", "Needs re-authorisation"
+        PAUSED = "paused", "Paused"
+
+    brand = models.OneToOneField(Brand, on_delete=models.CASCADE, related_name="x_connection")
+    account_id = models.CharField(max_length=32, help_text="The account's numeric X user id.")
+    account_username = models.CharField(max_length=50, blank=True, help_text="Its @handle, without the @.")
+    token_encrypted = models.TextField(blank=True, editable=False)
+    token_hint = models.CharField(max_length=8, blank=True, editable=False)
+    token_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Or the environment variable holding the token (its value is read at each call).",
+    )
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    since_id = models.CharField(
+        max_length=32, blank=True, help_text="The newest mention read: the next poll asks for newer ones."
+    )
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    rate_limited_until = models.DateTimeField(
+        null=True, blank=True, help_text="X's rate limit: no call to read mentions before this moment."
+    )
+    rate_limit_remaining = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Calls left in the mentions window, as X last said."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "X connection"
+        ordering = ["brand__key"]
+
+    def __str__(self) -> str:
+        return f"@{self.account_username or self.account_id} for {self.brand}"
+
+    @property
+    def sends(self) -> bool:
+        """Replies go out through it (it is connected and not waiting for a new token)."""
+        return self.status == self.Status.ACTIVE
+
+
+class XTweet(models.Model):
+    """What X said about a mention read from it, beyond the inbox's fields: who wrote it (their
+    user id, for a direct message) and the thread it belongs to. The tweet id is the mention's
+    ``external_id``."""
+
+    mention = models.OneToOneField(Mention, on_delete=models.CASCADE, related_name="x_tweet")
+    connection = models.ForeignKey(XConnection, on_delete=models.CASCADE, related_name="tweets")
+    author_id = models.CharField(max_length=32)
+    conversation_id = models.CharField(max_length=32, blank=True)
+    in_reply_to_user_id = models.CharField(max_length=32, blank=True)
+    replied_to_id = models.CharField(max_length=32, blank=True, help_text="The tweet it replies to, if any.")
+
+    class Meta:
+        verbose_name = "X tweet"
+
+    def __str__(self) -> str:
+        return self.mention.external_id
+
+
+class XPost(models.Model):
+    """The reply to a mention, posted on X: one per mention. Recorded before X is called, so a
+    retry after a lost answer looks the reply up on X instead of posting it twice."""
+
+    class Kind(models.TextChoices):
+        REPLY = "reply", "Public reply"
+        DM = "dm", "Direct message"
+
+    class Status(models.TextChoices):
+        POSTING = "posting", "Being posted"
+        UNKNOWN = "unknown", "Outcome unknown"  # X gave no answer: looked up before any new try
+        POSTED = "posted", "Posted"
+        FAILED = "failed", "Failed"
+
+    mention = models.OneToOneField(Mention, on_delete=models.CASCADE, related_name="x_post")
+    connection = models.ForeignKey(XConnection, on_delete=models.CASCADE, related_name="posts")
+    kind = models.CharField(max_length=8, choices=Kind)
+    text = models.TextField()
+    status = models.CharField(max_length=16, choices=Status)
+    posted_id = models.CharField(
+        max_length=32, blank=True, help_text="The tweet's id, or the message event's."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True, help_text="Why the last attempt failed.")
+    attempted_at = models.DateTimeField(help_text="When the last attempt started.")
+    posted_at = models.DateTimeField(null=True, blank=True)
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "X post"
+        ordering = ["-attempted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.mention.external_id}"

@@ -1,0 +1,431 @@
+"""A brand's X account in the inbox: connecting it, reading its mentions, posting the replies.
+
+Reading: each poll asks X for the mentions newer than the last one read (``since_id``, every page
+of them), files each as an inbox mention (console.services.mention_receive: the tweet id is its
+external id, so reading one twice changes nothing) and only then moves ``since_id`` on. The
+rate-limit headers are kept: with none left, or after a 429, the connection is not polled again
+before ``x-rate-limit-reset``. A 401 marks the connection as needing re-authorisation; it is
+neither polled nor posted through until someone gives it a new token.
+
+Posting: the attempt is recorded (committed) before X is called, one XPost per mention. A
+reply X accepted is recorded with its id and the mention answered; a refusal leaves the
+mention open with X's reason; no answer at all (a timeout, a dropped connection, a 5xx) leaves
+the outcome unknown, and the next "Send" first looks on X for the account's reply to the
+mention (its own tweets replying to it, or its last direct messages to the author) before
+posting anything. A 403 for duplicate content is looked up the same way: it is either the
+reply already posted, or a refusal to post the same text twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User as Account
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.crypto import InvalidToken, secret_decrypt, secret_encrypt
+from connectors.models import XConnection, XPost, XTweet
+from connectors.x_api import (
+    DuplicateContent,
+    NoAnswer,
+    RateLimit,
+    RateLimited,
+    Tweet,
+    Unauthorized,
+    XClient,
+    XError,
+)
+from console.models import Mention
+from console.services import mention_answer, mention_answer_check, mention_receive
+from kb.channels import Channel
+from kb.models import Brand, Response
+
+logger = logging.getLogger(__name__)
+
+HINT_LENGTH = 4
+MAX_TOKEN = 2000
+# At most this many pages of 100 mentions per poll: X serves the latest 800 this way.
+MAX_PAGES = 8
+# An attempt still "being posted" after this long lost its process: its outcome is unknown.
+POSTING_LEASE = timedelta(seconds=60)
+
+
+class TokenMissing(XError):
+    """The connection's token cannot be read (its variable is unset, or no key decrypts it)."""
+
+
+# ---- connecting -------------------------------------------------------------------------------
+
+
+def connection_create(
+    *,
+    brand: Brand,
+    account_id: str,
+    created_by: Account,
+    account_username: str = "",
+    token: str = "",
+    token_env: str = "",
+) -> XConnection:
+    """Connect a brand's X account (needs connectors.add_xconnection): its numeric user id and
+    either its token (kept encrypted) or the name of the environment variable holding it."""
+    if not created_by.has_perm("connectors.add_xconnection"):
+        raise PermissionDenied("Only administrators connect X accounts.")
+    errors = connection_refusals(brand=brand, account_id=account_id, token=token, token_env=token_env)
+    if errors:
+        raise ValidationError(errors)
+    connection = XConnection(
+        brand=brand,
+        account_id=account_id.strip(),
+        account_username=account_username.strip().lstrip("@"),
+        token_env=token_env.strip(),
+    )
+    _token_set(connection, token.strip())
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+def connection_refusals(
+    *, brand: Brand | None, account_id: str, token: str, token_env: str
+) -> dict[str, str]:
+    """What is wrong with a connection asked for, by field: a brand already connected, an
+    account id that is not a number, no token and no variable (or both), a token too long."""
+    errors: dict[str, str] = {}
+    if brand is not None and XConnection.objects.filter(brand=brand).exists():
+        errors["brand"] = f"{brand.name} already has an X account connected; change that one."
+    if not account_id.strip().isdigit():
+        errors["account_id"] = "The account's numeric X user id (not its @handle), e.g. 2244994945."
+    errors.update(token_refusals(token=token, token_env=token_env))
+    return errors
+
+
+def connection_set_token(
+    *, connection: XConnection, changed_by: Account, token: str = "", token_env: str = ""
+) -> XConnection:
+    """Give the connection a new token (or variable): it is connected again, polled and posted
+    through (needs connectors.change_xconnection)."""
+    if not changed_by.has_perm("connectors.change_xconnection"):
+        raise PermissionDenied("Only administrators change X accounts' tokens.")
+    errors = token_refusals(token=token, token_env=token_env)
+    if errors:
+        raise ValidationError(errors)
+    connection.token_env = token_env.strip()
+    _token_set(connection, token.strip())
+    connection.status, connection.last_error, connection.rate_limited_until = (
+        XConnection.Status.ACTIVE,
+        "",
+        None,
+    )
+    connection.full_clean()
+    connection.save()
+    return connection
+
+
+def connection_set_paused(*, connection: XConnection, paused: bool, changed_by: Account) -> XConnection:
+    """Stop reading and posting through the connection, or start again."""
+    if not changed_by.has_perm("connectors.change_xconnection"):
+        raise PermissionDenied("Only administrators pause X accounts.")
+    if not paused and connection.status == XConnection.Status.NEEDS_REAUTH:
+        raise ValidationError({"status": "This account needs a new token before it is resumed."})
+    status = XConnection.Status.PAUSED if paused else XConnection.Status.ACTIVE
+    XConnection.objects.filter(pk=connection.pk).update(status=status, updated_at=timezone.now())
+    connection.status = status
+    return connection
+
+
+def token_refusals(*, token: str, token_env: str) -> dict[str, str]:
+    token, token_env = token.strip(), token_env.strip()
+    if not token and not token_env:
+        return {"token": "Give the account's access token, or the environment variable holding it."}
+    if token and token_env:
+        return {"token_env": "Give the token or a variable, not both."}
+    if len(token) > MAX_TOKEN:
+        return {"token": f"At most {MAX_TOKEN} characters."}
+    if token_env and not token_env.replace("_", "").isalnum():
+        return {"token_env": "A variable name: letters, digits and underscores."}
+    return {}
+
+
+def _token_set(connection: XConnection, token: str) -> None:
+    connection.token_encrypted = secret_encrypt(token) if token else ""
+    connection.token_hint = token[-HINT_LENGTH:] if token else ""
+
+
+def connection_client(connection: XConnection) -> XClient:
+    """A client calling X as the connection's account. Raises TokenMissing."""
+    if connection.token_env:
+        token = os.environ.get(connection.token_env, "")
+        if not token:
+            raise TokenMissing(
+                f"The environment variable {connection.token_env} holding the token is not set."
+            )
+    else:
+        try:
+            token = secret_decrypt(connection.token_encrypted)
+        except InvalidToken:
+            raise TokenMissing("The token cannot be decrypted with CARELINE_ENCRYPTION_KEYS.") from None
+    return XClient(
+        base_url=settings.CARELINE_X_API_BASE_URL, token=token, timeout=settings.CARELINE_X_TIMEOUT_SECONDS
+    )
+
+
+# ---- reading mentions -------------------------------------------------------------------------
+
+
+def mentions_poll(*, connection_id: int) -> int:
+    """Read the connection's new mentions into the inbox; returns how many were new. A paused
+    connection, one needing re-authorisation or one waiting out its rate limit is left alone."""
+    connection = XConnection.objects.select_related("brand").filter(pk=connection_id).first()
+    now = timezone.now()
+    if connection is None or not connection.sends:
+        return 0
+    if connection.rate_limited_until and connection.rate_limited_until > now:
+        return 0
+    new = 0
+    newest: str | None = None
+    try:
+        client = connection_client(connection)
+        pages = client.mentions_since(
+            user_id=connection.account_id, since_id=connection.since_id or None, max_pages=MAX_PAGES
+        )
+        for page in pages:
+            newest = newest or page.newest_id
+            for tweet in reversed(page.tweets):  # oldest first, as they arrived
+                if tweet.author_id != connection.account_id:  # the brand's own tweets are no mentions
+                    new += _tweet_receive(connection, tweet)
+            _limits_record(connection, page.limits)
+    except XError as failure:
+        _failure_record(connection, failure)
+        return new
+    _since_advance(connection, newest)
+    return new
+
+
+def _tweet_receive(connection: XConnection, tweet: Tweet) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        mention, created = mention_receive(
+            text=tweet.text[:5000],
+            external_id=tweet.id,
+            channel=Channel.TWITTER,
+            brand=connection.brand,
+            author_handle=f"@{tweet.author_username}" if tweet.author_username else "",
+            author_name=tweet.author_name[:200],
+            received_at=min(tweet.created_at, now) if tweet.created_at else now,
+        )
+        XTweet.objects.get_or_create(
+            mention=mention,
+            defaults={
+                "connection": connection,
+                "author_id": tweet.author_id,
+                "conversation_id": tweet.conversation_id,
+                "in_reply_to_user_id": tweet.in_reply_to_user_id,
+                "replied_to_id": tweet.replied_to_id,
+            },
+        )
+    return int(created)
+
+
+def _since_advance(connection: XConnection, newest: str | None) -> None:
+    """Move ``since_id`` on to ``newest`` (never back: two polls may overlap)."""
+    with transaction.atomic():
+        locked = XConnection.objects.select_for_update().get(pk=connection.pk)
+        fields = {"last_polled_at": timezone.now(), "last_error": ""}
+        if newest and newest.isdigit() and (not locked.since_id or int(newest) > int(locked.since_id)):
+            fields["since_id"] = newest
+        XConnection.objects.filter(pk=connection.pk).update(**fields)
+
+
+def _limits_record(connection: XConnection, limits: RateLimit) -> None:
+    """Keep what X said of the mentions window; with no call left, wait for its reset."""
+    fields: dict[str, object] = {}
+    if limits.remaining is not None:
+        fields["rate_limit_remaining"] = limits.remaining
+        if limits.remaining == 0 and limits.reset_at:
+            fields["rate_limited_until"] = limits.reset_at
+    if fields:
+        XConnection.objects.filter(pk=connection.pk).update(**fields)
+
+
+def _failure_record(connection: XConnection, failure: XError) -> None:
+    """A failed call: a 429 waits for the reset, a 401 needs a new token, anything else is
+    tried again at the next poll. The error is kept for the admin."""
+    fields: dict[str, object] = {"last_error": str(failure)[:500], "last_polled_at": timezone.now()}
+    if isinstance(failure, RateLimited):
+        fields["rate_limited_until"] = failure.reset_at
+        fields["rate_limit_remaining"] = 0
+    elif isinstance(failure, Unauthorized | TokenMissing):
+        fields["status"] = XConnection.Status.NEEDS_REAUTH
+    logger.warning("X connection %s: %s", connection.pk, failure)
+    XConnection.objects.filter(pk=connection.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(connection, name, value)
+
+
+# ---- posting replies --------------------------------------------------------------------------
+
+
+def connection_for(mention: Mention) -> XConnection | None:
+    """The X account a mention's reply would be posted as: its brand's, for a tweet."""
+    if mention.channel != Channel.TWITTER or mention.brand_id is None:
+        return None
+    return XConnection.objects.filter(brand_id=mention.brand_id).first()
+
+
+@dataclass(frozen=True)
+class _Claim:
+    post: XPost
+    look_up_first: bool  # an earlier attempt's outcome is unknown: it may be on X already
+    earlier_text: str
+
+
+def reply_send(
+    *,
+    mention: Mention,
+    text: str,
+    agent: Account,
+    response: Response | None = None,
+    private: bool = False,
+    force: bool = False,
+) -> Mention:
+    """Post the agent's reply to a mention on X (a direct message to its author when
+    ``private``) and answer the mention, as mention_answer records it. Refused first as
+    mention_answer would refuse it; a post X refuses or does not answer raises ValidationError
+    with the reason and leaves the mention open. Safe to repeat: a reply already on X is never
+    posted again."""
+    connection = connection_for(mention)
+    if connection is None or not connection.sends:
+        raise ValidationError({"channel": "This mention's brand has no X account connected to post from."})
+    mention_answer_check(mention=mention, text=text, agent=agent, response=response, force=force)
+    claim = _post_claim(
+        mention, connection, text.strip(), XPost.Kind.DM if private else XPost.Kind.REPLY, agent
+    )
+    post = claim.post
+    if post.status != XPost.Status.POSTED:
+        _post_on_x(connection, mention, claim)
+    return _answer(mention, post, agent, response)
+
+
+def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str, agent: Account) -> _Claim:
+    """The mention's XPost, claimed for this attempt (committed before X is called)."""
+    now = timezone.now()
+    being_posted = ValidationError({"text": "This reply is being posted right now; wait a moment."})
+    try:
+        with transaction.atomic():
+            post = XPost.objects.select_for_update().filter(mention=mention).first()
+            if post is None:
+                post = XPost.objects.create(
+                    mention=mention,
+                    connection=connection,
+                    kind=kind,
+                    text=text,
+                    status=XPost.Status.POSTING,
+                    attempts=1,
+                    attempted_at=now,
+                    posted_by=agent,
+                )
+                return _Claim(post, look_up_first=False, earlier_text="")
+            if post.status == XPost.Status.POSTED:
+                return _Claim(post, look_up_first=False, earlier_text=post.text)
+            if post.status == XPost.Status.POSTING and post.attempted_at > now - POSTING_LEASE:
+                raise being_posted
+            unknown = post.status in (XPost.Status.POSTING, XPost.Status.UNKNOWN)
+            claim = _Claim(post, look_up_first=unknown, earlier_text=post.text)
+            post.kind, post.text, post.connection = kind, text, connection
+            post.status, post.error, post.attempted_at, post.posted_by = XPost.Status.POSTING, "", now, agent
+            post.attempts += 1
+            post.save()
+            return claim
+    except IntegrityError:  # another request created it first
+        raise being_posted from None
+
+
+def _post_on_x(connection: XConnection, mention: Mention, claim: _Claim) -> None:
+    """Post the claimed reply unless an earlier attempt is found on X; record how it went."""
+    post = claim.post
+    try:
+        client = connection_client(connection)
+        found = (
+            _posted_on_x(client, connection, mention, post.kind, claim.earlier_text)
+            if claim.look_up_first
+            else None
+        )
+        if found is None:
+            try:
+                found = _post(client, mention, post)
+            except DuplicateContent as duplicate:
+                found = _posted_on_x(client, connection, mention, post.kind, post.text)
+                if found is None:
+                    raise ValidationError(
+                        {"text": f"{duplicate} Change the reply's wording and send it again."}
+                    ) from None
+    except ValidationError as refused:
+        _post_record(post, status=XPost.Status.FAILED, error=" ".join(refused.messages))
+        raise
+    except XError as failure:
+        _post_failed(connection, post, failure)
+    _post_record(post, status=XPost.Status.POSTED, posted_id=found, error="", posted_at=timezone.now())
+
+
+def _post(client: XClient, mention: Mention, post: XPost) -> str:
+    if post.kind == XPost.Kind.DM:
+        author = XTweet.objects.filter(mention=mention).values_list("author_id", flat=True).first()
+        if not author:
+            raise ValidationError({"private": "The author's X user id is unknown: reply in public instead."})
+        return client.direct_message(participant_id=author, text=post.text).id
+    return client.reply(text=post.text, in_reply_to_tweet_id=mention.external_id).id
+
+
+def _posted_on_x(
+    client: XClient, connection: XConnection, mention: Mention, kind: str, text: str
+) -> str | None:
+    """The id of the account's reply to the mention if X has it: a tweet of its replying to the
+    mention, or (a direct message) its latest message to the author with this text."""
+    if kind == XPost.Kind.DM:
+        author = XTweet.objects.filter(mention=mention).values_list("author_id", flat=True).first()
+        if not author:
+            return None
+        for message in client.dm_events(participant_id=author):
+            if message.sender_id == connection.account_id and message.text == text:
+                return message.id
+        return None
+    own = client.own_tweets(user_id=connection.account_id, since_id=mention.external_id)
+    return next((tweet.id for tweet in own.tweets if tweet.replied_to_id == mention.external_id), None)
+
+
+def _post_failed(connection: XConnection, post: XPost, failure: XError) -> None:
+    """Record a post X refused (nothing went out) or did not answer (maybe it did), and tell
+    the agent; a refused token also marks the connection as needing re-authorisation."""
+    unknown = isinstance(failure, NoAnswer) or (failure.status or 0) >= 500
+    if isinstance(failure, Unauthorized | TokenMissing):
+        _failure_record(connection, failure)
+    if unknown:
+        message = f"{failure} Whether the reply went out is unknown: Send again checks X before posting."
+    else:
+        message = f"{failure} Nothing was posted."
+    _post_record(post, status=XPost.Status.UNKNOWN if unknown else XPost.Status.FAILED, error=message[:500])
+    raise ValidationError({"text": message})
+
+
+def _post_record(post: XPost, **fields: object) -> None:
+    XPost.objects.filter(pk=post.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(post, name, value)
+
+
+def _answer(mention: Mention, post: XPost, agent: Account, response: Response | None) -> Mention:
+    """Answer the mention with the reply that went out. It is on X whatever happened in the
+    inbox meanwhile: taken by another agent, it is answered anyway; its draft retired, it is
+    recorded as the agent's own reply."""
+    try:
+        return mention_answer(mention=mention, text=post.text, agent=agent, response=response, force=True)
+    except ValidationError as refused:
+        if response is None or "status" in refused.message_dict:
+            raise ValidationError({"text": f"Posted on X, but {' '.join(refused.messages)}"}) from None
+    return mention_answer(mention=mention, text=post.text, agent=agent, force=True)
