@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import User as Account
-
 from connectors.models import XConnection, XPost
 from connectors.services import connection_for, reply_send
 from console.models import Mention
 from console.outbound import Outlet
-from kb.models import Response
 
 
 @dataclass(frozen=True)  # equal instances: registering twice registers once
@@ -39,16 +36,5 @@ class XSender:
             last_error=post.error if failed and post else "",
         )
 
-    def send(
-        self,
-        *,
-        mention: Mention,
-        text: str,
-        agent: Account,
-        response: Response | None = None,
-        private: bool = False,
-        force: bool = False,
-    ) -> Mention:
-        return reply_send(
-            mention=mention, text=text, agent=agent, response=response, private=private, force=force
-        )
+    # Posts and answers, as console.outbound.ReplySender.send says.
+    send = staticmethod(reply_send)
