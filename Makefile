@@ -32,7 +32,7 @@ run: setup
 	$(PY) manage.py runserver $(HOST)
 
 worker: install
-	$(VENV)/bin/celery -A config worker --beat --loglevel=info --concurrency=1
+	$(VENV)/bin/celery -A config worker --beat --loglevel=info --concurrency=2 --queues=celery,index-build
 
 # The suite runs on pytest-xdist workers, one per core (JOBS=2: two; JOBS=0: in this process).
 JOBS ?= auto

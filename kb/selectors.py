@@ -98,9 +98,14 @@ def issues_searchable(*, now: datetime | None = None) -> QuerySet[Issue]:
     return Issue.objects.filter(Exists(approved), is_active=True)
 
 
-def library_searchable_texts(*, now: datetime | None = None) -> list[SearchableText]:
-    """Every active example phrasing and the title of each searchable issue, in a stable order."""
+def library_searchable_texts(
+    *, now: datetime | None = None, issue_ids: Iterable[int] | None = None
+) -> list[SearchableText]:
+    """Every active example phrasing and the title of each searchable issue (of ``issue_ids``
+    alone, when given), in a stable order."""
     issues = issues_searchable(now=now)
+    if issue_ids is not None:
+        issues = issues.filter(pk__in=list(issue_ids))
     titles = [
         SearchableText(issue_id, None, title, brand_id)
         for issue_id, title, brand_id in issues.values_list("id", "title", "brand_id")

@@ -11,10 +11,11 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -25,8 +26,9 @@ from django.utils import timezone
 
 from kb.selectors import SearchableText, library_searchable_texts
 from suggestions.embedder import Embedder, configured_model_name, get_embedder
+from suggestions.entries import ENTRIES_FILE, VectorEntries, text_hash
 from suggestions.index_store import IndexStore, IndexUnavailable
-from suggestions.models import ActiveIndex, IndexRebuildRequest, IndexVersion
+from suggestions.models import ActiveIndex, IndexPatch, IndexRebuildRequest, IndexVersion
 from suggestions.ranking import calibration_fit, head_fit
 from suggestions.text import normalize_mention
 from suggestions.vector_index import VectorIndex
@@ -69,6 +71,10 @@ class LibrarySnapshot:
     brands: dict[int, int | None]
 
     @property
+    def hashes_by_id(self) -> dict[int, str]:
+        return {int(key): digest for key, digest in self.hashes.items()}
+
+    @property
     def digest(self) -> str:
         """Changes with any text, and with any example moving issue or issue moving brand."""
         hasher = hashlib.sha256()
@@ -79,10 +85,11 @@ class LibrarySnapshot:
         return hasher.hexdigest()[:32]
 
 
-def library_snapshot() -> LibrarySnapshot:
-    items = library_searchable_texts()
+def library_snapshot(*, issue_ids: Iterable[int] | None = None) -> LibrarySnapshot:
+    """The whole searchable library, or the part of it filed under ``issue_ids``."""
+    items = library_searchable_texts(issue_ids=issue_ids)
     texts = {vector_id(item): normalize_mention(item.text) for item in items}
-    hashes = {str(key): hashlib.sha1(text.encode()).hexdigest()[:16] for key, text in texts.items()}
+    hashes = {str(key): text_hash(text) for key, text in texts.items()}
     issues = {vector_id(item): item.issue_id for item in items}
     brands = {item.issue_id: item.brand_id for item in items}
     return LibrarySnapshot(texts, hashes, issues, brands)
@@ -93,9 +100,32 @@ def active_version() -> IndexVersion | None:
     return pointer.version if pointer else None
 
 
+def _patch_mark() -> int:
+    """The newest patch applied so far: a version built from the library read after this keeps
+    every patch up to it, and must carry over the ones after."""
+    return ActiveIndex.objects.filter(pk=1).values_list("patch_id", flat=True).first() or 0
+
+
+@lru_cache(maxsize=4)  # versions are never rewritten
+def version_entries(version: str) -> tuple[VectorEntries, dict[int, int | None]]:
+    """What each vector of a saved version embeds, and the brand of each of its issues. Raises
+    IndexUnavailable for a version saved before it recorded its vectors' issues."""
+    store = IndexStore()
+    meta = store.read_meta(version)
+    data = store.read_attachment(version, ENTRIES_FILE, meta)
+    if data is None:
+        raise IndexUnavailable(f"index version {version} does not record its vectors' issues")
+    try:
+        entries = VectorEntries.from_bytes(data)
+    except ValueError as exc:
+        raise IndexUnavailable(f"index version {version}: {exc}") from None
+    return entries, {int(issue): brand for issue, brand in (meta.get("issue_brands") or {}).items()}
+
+
 def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
     """Embed the whole searchable library into a new version and make it the one served."""
     started = time.perf_counter()
+    mark = _patch_mark()
     snapshot = library_snapshot()
     embedder = get_embedder()
     ids = np.fromiter(snapshot.texts, dtype=np.int64, count=len(snapshot.texts))
@@ -103,7 +133,14 @@ def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
     index = VectorIndex(embedder.dimension)
     index.index(vectors, ids)
     version = _save_and_activate(
-        index, snapshot, kind=IndexVersion.Kind.FULL, base=None, added=len(ids), removed=0, started=started
+        index,
+        snapshot,
+        kind=IndexVersion.Kind.FULL,
+        base=None,
+        added=len(ids),
+        removed=0,
+        started=started,
+        patch_mark=mark,
     )
     assert version is not None  # a full rebuild never yields to a concurrent writer
     return version
@@ -236,19 +273,19 @@ def index_sync() -> IndexVersion:
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
             return index_rebuild()
+        mark = _patch_mark()
         snapshot = library_snapshot()
         if snapshot.digest == base.library_digest:
             return base
-        indexed: dict[str, str] = meta.get("entries", {})
+        indexed = _indexed_hashes(base.version, meta)
         stale = [int(key) for key, digest in indexed.items() if snapshot.hashes.get(key) != digest]
-        fresh = [key for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]
+        fresh = [int(key) for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]
         # With no text changed, an example moved issue or an issue moved brand: the ranking
         # still has to learn it, so a new version is written all the same.
         if stale:
             index.delete(np.array(stale, dtype=np.int64))
         if fresh:
-            ids = np.array([int(key) for key in fresh], dtype=np.int64)
-            index.append(get_embedder().encode([snapshot.texts[int(key)] for key in fresh]), ids)
+            index.append(_vectors_for(fresh, snapshot, base), np.array(fresh, dtype=np.int64))
         version = _save_and_activate(
             index,
             snapshot,
@@ -258,10 +295,37 @@ def index_sync() -> IndexVersion:
             removed=len(stale),
             started=started,
             calibration_base=meta,
+            patch_mark=mark,
         )
         if version is not None:
             return version
     raise RuntimeError("The index kept changing under this sync; giving up for now.")
+
+
+def _indexed_hashes(version: str, meta: dict[str, Any]) -> dict[str, str]:
+    """vector id -> text hash of what a saved version holds."""
+    if "entries" in meta:  # saved before the entries file
+        return meta["entries"]
+    entries, _ = version_entries(version)
+    return {str(vector): digest for vector, digest in entries.hashes_by_id().items()}
+
+
+def _vectors_for(ids: list[int], snapshot: LibrarySnapshot, base: IndexVersion) -> np.ndarray:
+    """The vectors of ``ids`` as the library holds them: taken from the patches of ``base`` that
+    encoded the same text already, the rest encoded now."""
+    from suggestions.patching import Overlay, patches_of  # patching builds on this module
+
+    known = Overlay().applied(patches_of(base)).added
+    reusable = {
+        vector: known[vector][0]
+        for vector in ids
+        if vector in known and known[vector][2] == snapshot.hashes[str(vector)]
+    }
+    missing = [vector for vector in ids if vector not in reusable]
+    if missing:
+        encoded = get_embedder().encode([snapshot.texts[vector] for vector in missing])
+        reusable.update(zip(missing, encoded, strict=True))
+    return np.stack([reusable[vector] for vector in ids]).astype(np.float32)
 
 
 def _save_and_activate(
@@ -274,12 +338,15 @@ def _save_and_activate(
     removed: int,
     started: float,
     calibration_base: dict[str, Any] | None = None,
+    patch_mark: int = 0,
 ) -> IndexVersion | None:
     """Fit the ranking on the index, write the version's files, then point every process at it;
     None if `base` is no longer the active version (the caller starts again).
 
     The calibration of `calibration_base` (the meta of the version this one starts from) is kept
-    while few vectors changed since it was fitted; otherwise it is fitted again."""
+    while few vectors changed since it was fitted; otherwise it is fitted again. Patches after
+    `patch_mark` (written after the caller read the library) are carried over onto the new
+    version."""
     store = IndexStore()
     embedder = get_embedder()
     vectors, ids = index.vectors()
@@ -305,17 +372,20 @@ def _save_and_activate(
             "library_digest": snapshot.digest,
             "built_at": timezone.now().isoformat(),
             "kind": kind,
-            "entries": snapshot.hashes,
             "issue_brands": {str(issue): brand for issue, brand in snapshot.brands.items()},
             "calibration": calibration,
         },
-        attachments={HEAD_FILE: head.to_bytes()} if head is not None else None,
+        attachments={
+            ENTRIES_FILE: VectorEntries.of(ids.tolist(), snapshot.issues, snapshot.hashes_by_id).to_bytes(),
+            **({HEAD_FILE: head.to_bytes()} if head is not None else {}),
+        },
     )
     with transaction.atomic():
         pointer, _ = ActiveIndex.objects.select_for_update().get_or_create(pk=1)
         if base is not None and pointer.version_id != base.pk:
             store.delete_version(name)
             return None
+        replaced = pointer.version_id
         version = IndexVersion.objects.create(
             version=name,
             kind=kind,
@@ -327,6 +397,8 @@ def _save_and_activate(
             removed=removed,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+        if replaced is not None:
+            IndexPatch.objects.filter(base_id=replaced, pk__gt=patch_mark).update(base=version)
         pointer.version = version
         pointer.save()
     transaction.on_commit(index_versions_prune)

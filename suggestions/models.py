@@ -173,10 +173,38 @@ class ActiveIndex(models.Model):
     Writers lock this row to activate a version, so two updates never overwrite each other."""
 
     version = models.ForeignKey(IndexVersion, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The newest IndexPatch applied on top of ``version`` (0: none): serving processes read both
+    # in one query and apply the patches they have not applied yet.
+    patch_id = models.PositiveBigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"active index: {self.version_id}"
+        return f"active index: {self.version_id} + patches to {self.patch_id}"
+
+
+class IndexPatch(models.Model):
+    """A change to the library served at once on top of a saved version, before the next version
+    (with its ranking refitted) includes it: the vectors of a few issues, as the library holds
+    them now. Applied in id order; a vector added replaces the version's vector of the same id,
+    a vector removed hides it."""
+
+    base = models.ForeignKey(IndexVersion, on_delete=models.CASCADE, related_name="patches")
+    issues = models.JSONField(help_text="Ids of the issues whose vectors this patch brings up to date.")
+    removed = models.JSONField(default=list, help_text="Vector ids no longer searchable.")
+    added_ids = models.BinaryField(help_text="int64 vector ids.")
+    added_issues = models.BinaryField(help_text="int64: the issue of each added vector.")
+    added_hashes = models.JSONField(help_text="A hash of the text each added vector embeds.")
+    added_vectors = models.BinaryField(help_text="float32 rows, one per added id.")
+    issue_brands = models.JSONField(
+        default=dict, help_text="Brand of each searchable issue of the patch (null: every brand's)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"patch {self.pk} on {self.base_id}"
 
 
 class IndexRebuildRequest(models.Model):

@@ -43,11 +43,7 @@ def issues_matching(
     example was retired or moved since the index was built are ignored. ``calibration`` defaults
     to the served one, recalibrated (served_calibration); a caller matching several vectors
     reads it once."""
-    among = served.vectors_for(brand_id)
-    scores, ids = served.index.search(query.reshape(1, -1), depth, among=among)
-    hits = [
-        (float(score), int(vector)) for score, vector in zip(scores[0], ids[0], strict=True) if vector >= 0
-    ]
+    hits = served.search(query, depth, brand_id=brand_id)
     examples = examples_matchable(example_ids=[v for _, v in hits if issue_of_title(v) is None])
     closest: dict[int, tuple[float, str | None]] = {}
     for score, vector in hits:

@@ -1,10 +1,11 @@
 """The index this process serves: the active version recorded in the database, loaded once and
-swapped when another process activates a new one (checked at most every POLL_SECONDS). While
-the active version cannot be read, the process keeps serving a complete older one, says so,
-and queues a repair."""
+swapped when another process activates a new one, with the patches written on top of it since
+(suggestions.patching); both are checked at most every POLL_SECONDS. While the active version
+cannot be read, the process keeps serving a complete older one, says so, and queues a repair."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -16,9 +17,11 @@ from django.db import transaction
 
 from kb.models import Example
 from suggestions.embedder import get_embedder
+from suggestions.entries import ENTRIES_FILE, VectorEntries
 from suggestions.index_store import IndexStore, IndexUnavailable
-from suggestions.indexing import HEAD_FILE, TITLE_ID_BASE, active_version
-from suggestions.models import IndexVersion
+from suggestions.indexing import HEAD_FILE, TITLE_ID_BASE
+from suggestions.models import ActiveIndex, IndexVersion
+from suggestions.patching import Overlay, patches_of
 from suggestions.ranking import Calibration, IssueHead
 from suggestions.tasks import index_sync_task
 from suggestions.vector_index import Subset, VectorIndex
@@ -38,8 +41,55 @@ class ServedIndex:
     head: IssueHead | None = None  # None for a version saved before heads existed
     calibration: Calibration | None = None  # None: the library was too small to calibrate
     issue_brands: dict[int, int | None] = field(default_factory=dict)
+    entries: VectorEntries | None = None  # None for a version saved before it recorded them
+    overlay: Overlay = field(default_factory=Overlay)
     _masks: dict[int, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
     _subsets: dict[int, Subset] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def patch_id(self) -> int:
+        return self.overlay.patch_id
+
+    def patched(self, patches: list[Any], *, upto: int) -> ServedIndex:
+        """This index with ``patches`` applied on top, as of patch ``upto``. The version's
+        prepared brand subsets are shared: a patch hides the vectors it replaces rather than
+        changing the version's."""
+        overlay = self.overlay.applied(patches, upto=upto)
+        brands = {**self.issue_brands, **{issue: brand for issue, brand in overlay.issue_brands.items()}}
+        return dataclasses.replace(
+            self, overlay=overlay, issue_brands=brands, _masks={}, _subsets=self._subsets
+        )
+
+    def reachable(self, brand_id: int | None) -> int:
+        """At most how many vectors a search for ``brand_id`` can find."""
+        among = self.vectors_for(brand_id)
+        fresh = self.overlay.fresh
+        return (among.count if among is not None else self.index.count()) + (fresh.count() if fresh else 0)
+
+    def search(
+        self, query: np.ndarray, depth: int, *, brand_id: int | None = None
+    ) -> list[tuple[float, int]]:
+        """The ``depth`` nearest vectors (score, id) among those that may answer ``brand_id``,
+        best first: the version's, less the ones patches replaced or removed, and the patches'."""
+        hidden = self.overlay.hidden
+        scores, ids = self.index.search(
+            query.reshape(1, -1), depth + len(hidden), among=self.vectors_for(brand_id)
+        )
+        hits = [
+            (float(score), int(vector))
+            for score, vector in zip(scores[0], ids[0], strict=True)
+            if vector >= 0 and int(vector) not in hidden
+        ]
+        fresh = self.overlay.fresh
+        if fresh is not None:
+            scores, ids = fresh.search(query.reshape(1, -1), fresh.count())
+            hits += [
+                (float(score), int(vector))
+                for score, vector in zip(scores[0], ids[0], strict=True)
+                if self.may_answer(self.overlay.added[int(vector)][1], brand_id)
+            ]
+            hits.sort(key=lambda hit: -hit[0])
+        return hits[:depth]
 
     def may_answer(self, issue_id: int, brand_id: int | None) -> bool:
         """Whether the issue serves this brand as of this version (brand None: any brand may
@@ -66,15 +116,18 @@ class ServedIndex:
         subset = self._subsets.get(brand_id)
         if subset is None:
             issues = [issue for issue in self.issue_brands if self.may_answer(issue, brand_id)]
-            examples = [
-                example
-                for start in range(0, len(issues), 500)  # bounded IN lists
-                for example in Example.objects.filter(issue_id__in=issues[start : start + 500]).values_list(
-                    "id", flat=True
-                )
-            ]
-            titles = [TITLE_ID_BASE + issue for issue in issues]
-            subset = self.index.subset(np.array([*examples, *titles], dtype=np.int64))
+            if self.entries is not None:
+                subset = self.index.subset(self.entries.of_issues(issues))
+            else:
+                examples = [
+                    example
+                    for start in range(0, len(issues), 500)  # bounded IN lists
+                    for example in Example.objects.filter(
+                        issue_id__in=issues[start : start + 500]
+                    ).values_list("id", flat=True)
+                ]
+                titles = [TITLE_ID_BASE + issue for issue in issues]
+                subset = self.index.subset(np.array([*examples, *titles], dtype=np.int64))
             self._subsets[brand_id] = subset
         return subset
 
@@ -88,9 +141,11 @@ def served_index_read(version: str) -> ServedIndex:
         head = IssueHead.from_bytes(head_bytes) if head_bytes is not None else None
         calibration = Calibration.from_dict(meta["calibration"]) if meta.get("calibration") else None
         brands = {int(issue): brand for issue, brand in (meta.get("issue_brands") or {}).items()}
+        entries_bytes = store.read_attachment(version, ENTRIES_FILE, meta)
+        entries = VectorEntries.from_bytes(entries_bytes) if entries_bytes is not None else None
     except (ValueError, TypeError, AttributeError) as exc:
         raise IndexUnavailable(f"index version {version}: {exc}") from None
-    return ServedIndex(version, index, meta, head, calibration, brands)
+    return ServedIndex(version, index, meta, head, calibration, brands, entries)
 
 
 class IndexHolder:
@@ -117,9 +172,10 @@ class IndexHolder:
         repair = False
         try:
             with self._lock:
-                version = active_version()
+                pointer = ActiveIndex.objects.select_related("version").filter(pk=1).first()
+                version = pointer.version if pointer else None
                 self._checked_at = time.monotonic()
-                if version is None:
+                if pointer is None or version is None:
                     self._served = self._degraded = None
                     raise IndexUnavailable("No index has been built yet; run `manage.py rebuild_index`.")
                 if self._served is None or self._served.version != version.version:
@@ -135,6 +191,11 @@ class IndexHolder:
                         )
                     else:
                         self._degraded, repair = None, False
+                if not self._degraded and self._served.patch_id < pointer.patch_id:
+                    self._served = self._served.patched(
+                        patches_of(version, after=self._served.patch_id, upto=pointer.patch_id),
+                        upto=pointer.patch_id,
+                    )
                 return self._served, self._degraded
         finally:
             if repair:

@@ -9,6 +9,8 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.signals import worker_process_init, worker_ready
+from django.conf import settings
+from django.core.cache import cache
 
 from suggestions.embedder import get_embedder
 from suggestions.indexing import (
@@ -18,9 +20,28 @@ from suggestions.indexing import (
     index_sync,
     index_versions_prune,
 )
+from suggestions.patching import index_patch
 from suggestions.recalibration import RecalibrationRefused, recalibration_fit
 
 logger = logging.getLogger(__name__)
+
+_COMPACTION_QUEUED = "careline:index-compaction-queued"
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=1, retry_backoff_max=30, max_retries=8)
+def index_patch_task(issue_ids: list[int]) -> int | None:
+    """Serve what changed in these issues at once, then queue the sync that refits the ranking."""
+    patch = index_patch(issue_ids)
+    index_compaction_queue()
+    return patch.pk if patch else None
+
+
+def index_compaction_queue() -> None:
+    """Queue a sync to run CARELINE_INDEX_COMPACT_SECONDS from now, unless one already waits
+    (in this process). Tasks run in-process have no later: the sync runs now."""
+    wait = settings.CARELINE_INDEX_COMPACT_SECONDS
+    if settings.CELERY_TASK_ALWAYS_EAGER or cache.add(_COMPACTION_QUEUED, True, timeout=wait):
+        index_sync_task.apply_async(countdown=wait)
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=60, max_retries=8)

@@ -43,8 +43,9 @@ def real_services(transactional_db):
 class Worker:
     """A `celery -A config worker` process sharing this test's database and index directory."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
         self.log = log
+        self.env = env or {}  # overrides, such as a CARELINE_INDEX_DIR of its own
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> None:
@@ -53,6 +54,7 @@ class Worker:
             "DATABASE_URL": _database_url(),
             "CARELINE_INDEX_DIR": str(settings.CARELINE_INDEX_DIR),
             "HF_HUB_OFFLINE": "1",
+            **self.env,
         }
         with open(self.log, "a") as log:
             self.process = subprocess.Popen(
@@ -64,6 +66,7 @@ class Worker:
                     "config",
                     "worker",
                     "--pool=solo",
+                    "--queues=celery,index-build",
                     "--loglevel=info",
                     "--without-gossip",
                     "--without-mingle",

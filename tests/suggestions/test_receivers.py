@@ -17,7 +17,7 @@ def test_edit_saves_when_the_broker_is_down_and_the_next_sync_catches_up(
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("suggestions.receivers.index_sync_task.delay", broker_down)
+    monkeypatch.setattr("suggestions.receivers.index_patch_task.delay", broker_down)
     response = library.responses["cancelled-flight-any"]
 
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks(execute=True):
