@@ -230,6 +230,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 900)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Full index builds take minutes at a million phrasings: they have a queue of their own, so the
+# patches that serve an edit at once never wait behind one (`make worker` consumes both).
+CELERY_TASK_ROUTES = {
+    "suggestions.tasks.index_sync_task": {"queue": "index-build"},
+    "suggestions.tasks.index_rebuild_task": {"queue": "index-build"},
+}
 # A periodic sync catches up on anything missed (an edit saved while the broker was down, a
 # reply whose validity window ended). Run beat with the worker: `celery -A config worker -B`.
 CELERY_BEAT_SCHEDULE = {
@@ -278,6 +284,9 @@ CARELINE_EMBEDDING_MODEL = envstr("CARELINE_EMBEDDING_MODEL", "")
 # From this many vectors the index is approximate (faiss IVF, recall@10 >= 0.99 measured by
 # bench.scale); below it every vector is compared. Takes effect at the next rebuild or growth.
 CARELINE_ANN_MIN_VECTORS = envint("CARELINE_ANN_MIN_VECTORS", 20_000)
+# An edit is served at once as a patch on the active version; the version that refits the
+# ranking over it is built this long after the first patch (suggestions.patching).
+CARELINE_INDEX_COMPACT_SECONDS = envint("CARELINE_INDEX_COMPACT_SECONDS", 30)
 # Below this confidence the engine answers "nothing fits" instead of a weak suggestion.
 CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
 # Confidence = logistic(steepness * (cosine similarity - centre)).
