@@ -203,7 +203,11 @@ def send(request: HttpRequest, mention_id: int) -> HttpResponse:
     open) with the reason and the agent's text where they typed it, never lost."""
     mention = _visible_mention(request, mention_id)
     form = ReplyForm(request.POST)
-    kept = {"text": request.POST.get("text", ""), "response": request.POST.get("response", "")}
+    kept = {
+        "text": request.POST.get("text", ""),
+        "response": request.POST.get("response", ""),
+        "private": bool(request.POST.get("private")),
+    }
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return _mention_page(request, mention.pk, kept)

@@ -37,6 +37,7 @@ def test_a_connected_brands_mention_offers_send_instead_of_mark_sent(luggage, br
 
     assert ">Send <kbd>" in html
     assert "Mark sent" not in html
+    assert "{#" not in html  # no template comment shows
     assert 'name="private" checked' in html  # the lost-baggage issue moves to a private channel
 
 
