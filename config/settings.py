@@ -331,6 +331,10 @@ CARELINE_WEBHOOK_ALLOW_PRIVATE = envbool("CARELINE_WEBHOOK_ALLOW_PRIVATE", False
 CARELINE_X_API_BASE_URL = envstr("CARELINE_X_API_BASE_URL", "https://api.x.com")
 CARELINE_X_POLL_SECONDS = envint("CARELINE_X_POLL_SECONDS", 60)
 CARELINE_X_TIMEOUT_SECONDS = envint("CARELINE_X_TIMEOUT_SECONDS", 10)
+# The X app's OAuth 2.0 client, for renewing accounts' access tokens with their refresh tokens
+# (the secret only for a confidential client).
+CARELINE_X_CLIENT_ID = envstr("CARELINE_X_CLIENT_ID", "")
+CARELINE_X_CLIENT_SECRET = envstr("CARELINE_X_CLIENT_SECRET", "")
 # Secrets kept encrypted at rest (config.crypto): the first key encrypts, all decrypt.
 CARELINE_ENCRYPTION_KEYS = envlist("CARELINE_ENCRYPTION_KEYS", []) or [SECRET_KEY]
 

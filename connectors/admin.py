@@ -28,16 +28,26 @@ TOKEN_HELP = (
     "An OAuth 2.0 user access token of the account (scopes tweet.read, tweet.write, users.read, "
     "dm.read, dm.write). Kept encrypted; never shown again."
 )
+REFRESH_HELP = (
+    "Its refresh token (scope offline.access), to renew the access token before it expires "
+    "(needs CARELINE_X_CLIENT_ID). Kept encrypted; never shown again."
+)
 
 
 class XConnectionForm(forms.ModelForm):
     token = forms.CharField(
         required=False, max_length=2000, widget=forms.PasswordInput(render_value=False), help_text=TOKEN_HELP
     )
+    refresh_token = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=REFRESH_HELP,
+    )
 
     class Meta:
         model = XConnection
-        fields = ["brand", "account_id", "account_username", "token", "token_env"]
+        fields = ["brand", "account_id", "account_username", "token", "refresh_token", "token_env"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -46,10 +56,15 @@ class XConnectionForm(forms.ModelForm):
                 brand=data.get("brand"),
                 account_id=data.get("account_id") or "",
                 token=data.get("token") or "",
+                refresh_token=data.get("refresh_token") or "",
                 token_env=data.get("token_env") or "",
             )
-        elif data.get("token") or "token_env" in self.changed_data:
-            errors = token_refusals(token=data.get("token") or "", token_env=data.get("token_env") or "")
+        elif _credentials_given(data, self.changed_data):
+            errors = token_refusals(
+                token=data.get("token") or "",
+                refresh_token=data.get("refresh_token") or "",
+                token_env=data.get("token_env") or "",
+            )
         else:
             errors = {}
         for field, message in errors.items():
@@ -77,6 +92,7 @@ class XConnectionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "status",
         "token_shown",
+        "token_expires_at",
         "since_id",
         "last_polled_at",
         "last_error",
@@ -87,8 +103,16 @@ class XConnectionAdmin(admin.ModelAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return ["brand", "account_id", "account_username", "token", "token_env"]
-        return ["brand", "account_id", "account_username", "token", "token_env", *self.readonly_fields]
+            return ["brand", "account_id", "account_username", "token", "refresh_token", "token_env"]
+        return [
+            "brand",
+            "account_id",
+            "account_username",
+            "token",
+            "refresh_token",
+            "token_env",
+            *self.readonly_fields,
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["brand", "account_id", *self.readonly_fields] if obj is not None else []
@@ -101,15 +125,21 @@ class XConnectionAdmin(admin.ModelAdmin):
                 account_id=data["account_id"],
                 account_username=data.get("account_username") or "",
                 token=data.get("token") or "",
+                refresh_token=data.get("refresh_token") or "",
                 token_env=data.get("token_env") or "",
                 created_by=person,
             )
             obj.pk, obj.created_at = created.pk, created.created_at
             return
         XConnection.objects.filter(pk=obj.pk).update(account_username=obj.account_username.lstrip("@"))
-        token, token_env = data.get("token") or "", data.get("token_env") or ""
-        if token or "token_env" in form.changed_data:
-            connection_set_token(connection=obj, token=token, token_env=token_env, changed_by=person)
+        if _credentials_given(data, form.changed_data):
+            connection_set_token(
+                connection=obj,
+                token=data.get("token") or "",
+                refresh_token=data.get("refresh_token") or "",
+                token_env=data.get("token_env") or "",
+                changed_by=person,
+            )
 
     @admin.display(description="account")
     def account_shown(self, connection: XConnection) -> str:
@@ -119,7 +149,8 @@ class XConnectionAdmin(admin.ModelAdmin):
     def token_shown(self, connection: XConnection) -> str:
         if connection.token_env:
             return f"from ${connection.token_env}"
-        return f"…{connection.token_hint}" if connection.token_hint else "none"
+        shown = f"…{connection.token_hint}" if connection.token_hint else "none yet"
+        return f"{shown}, renewed by its refresh token" if connection.refresh_token_encrypted else shown
 
     @admin.action(description="Read new mentions now", permissions=["change"])
     def poll_selected(self, request: HttpRequest, queryset: QuerySet[XConnection]) -> None:
@@ -164,6 +195,12 @@ class XPostAdmin(ReadOnlyAdmin):
     search_fields = ["mention__external_id", "posted_id", "text"]
     list_select_related = ["mention", "posted_by"]
     date_hierarchy = "attempted_at"
+
+
+def _credentials_given(data: dict[str, Any], changed: list[str]) -> bool:
+    """A change form left blank keeps the account's tokens; typing one, or changing the
+    variable, replaces them all."""
+    return bool(data.get("token") or data.get("refresh_token") or "token_env" in changed)
 
 
 def _person(request: HttpRequest) -> Account:

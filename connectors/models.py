@@ -14,7 +14,8 @@ class XConnection(models.Model):
     """A brand's X account: its mentions are read into the inbox and the agents' replies posted
     as it. The token (an OAuth 2.0 user access token with tweet.read, tweet.write, users.read,
     dm.read and dm.write) is kept encrypted (config.crypto) or read from an environment variable
-    named here; it is never shown back but for its last characters."""
+    named here; it is never shown back but for its last characters. With a refresh token (scope
+    offline.access, kept encrypted too) the access token is renewed before it expires."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Connected"
@@ -26,6 +27,12 @@ class XConnection(models.Model):
     account_username = models.CharField(max_length=50, blank=True, help_text="Its @handle, without the @.")
     token_encrypted = models.TextField(blank=True, editable=False)
     token_hint = models.CharField(max_length=8, blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    token_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the access token expires; with a refresh token it is renewed a minute before.",
+    )
     token_env = models.CharField(
         max_length=100,
         blank=True,

@@ -5,7 +5,9 @@ of them), files each as an inbox mention (console.services.mention_receive: the 
 external id, so reading one twice changes nothing) and only then moves ``since_id`` on. The
 rate-limit headers are kept: with none left, or after a 429, the connection is not polled again
 before ``x-rate-limit-reset``. A 401 marks the connection as needing re-authorisation; it is
-neither polled nor posted through until someone gives it a new token.
+neither polled nor posted through until someone gives it a new token. An access token given
+with its refresh token is renewed a minute before it expires (X's last two hours), the row
+locked so that the refresh token, good for one use, is spent once.
 
 Posting: the attempt is recorded (committed) before X is called, one XPost per mention. A
 reply X accepted is recorded with its id and the mention answered; a refusal leaves the
@@ -40,6 +42,7 @@ from connectors.x_api import (
     Unauthorized,
     XClient,
     XError,
+    token_refresh,
 )
 from console.models import Mention
 from console.services import mention_answer, mention_answer_check, mention_receive
@@ -52,6 +55,8 @@ HINT_LENGTH = 4
 MAX_TOKEN = 2000
 # At most this many pages of 100 mentions per poll: X serves the latest 800 this way.
 MAX_PAGES = 8
+# An access token is renewed this long before it expires (X's last two hours).
+RENEW_BEFORE = timedelta(seconds=60)
 # An attempt still "being posted" after this long lost its process: its outcome is unknown.
 POSTING_LEASE = timedelta(seconds=60)
 
@@ -70,13 +75,17 @@ def connection_create(
     created_by: Account,
     account_username: str = "",
     token: str = "",
+    refresh_token: str = "",
     token_env: str = "",
 ) -> XConnection:
     """Connect a brand's X account (needs connectors.add_xconnection): its numeric user id and
-    either its token (kept encrypted) or the name of the environment variable holding it."""
+    either its tokens (kept encrypted: the access token, its refresh token, or both) or the name
+    of the environment variable holding the access token."""
     if not created_by.has_perm("connectors.add_xconnection"):
         raise PermissionDenied("Only administrators connect X accounts.")
-    errors = connection_refusals(brand=brand, account_id=account_id, token=token, token_env=token_env)
+    errors = connection_refusals(
+        brand=brand, account_id=account_id, token=token, refresh_token=refresh_token, token_env=token_env
+    )
     if errors:
         raise ValidationError(errors)
     connection = XConnection(
@@ -85,14 +94,14 @@ def connection_create(
         account_username=account_username.strip().lstrip("@"),
         token_env=token_env.strip(),
     )
-    _token_set(connection, token.strip())
+    _token_set(connection, token.strip(), refresh_token.strip())
     connection.full_clean()
     connection.save()
     return connection
 
 
 def connection_refusals(
-    *, brand: Brand | None, account_id: str, token: str, token_env: str
+    *, brand: Brand | None, account_id: str, token: str, token_env: str, refresh_token: str = ""
 ) -> dict[str, str]:
     """What is wrong with a connection asked for, by field: a brand already connected, an
     account id that is not a number, no token and no variable (or both), a token too long."""
@@ -101,22 +110,27 @@ def connection_refusals(
         errors["brand"] = f"{brand.name} already has an X account connected; change that one."
     if not account_id.strip().isdigit():
         errors["account_id"] = "The account's numeric X user id (not its @handle), e.g. 2244994945."
-    errors.update(token_refusals(token=token, token_env=token_env))
+    errors.update(token_refusals(token=token, token_env=token_env, refresh_token=refresh_token))
     return errors
 
 
 def connection_set_token(
-    *, connection: XConnection, changed_by: Account, token: str = "", token_env: str = ""
+    *,
+    connection: XConnection,
+    changed_by: Account,
+    token: str = "",
+    refresh_token: str = "",
+    token_env: str = "",
 ) -> XConnection:
-    """Give the connection a new token (or variable): it is connected again, polled and posted
+    """Give the connection new tokens (or a variable): it is connected again, polled and posted
     through (needs connectors.change_xconnection)."""
     if not changed_by.has_perm("connectors.change_xconnection"):
         raise PermissionDenied("Only administrators change X accounts' tokens.")
-    errors = token_refusals(token=token, token_env=token_env)
+    errors = token_refusals(token=token, token_env=token_env, refresh_token=refresh_token)
     if errors:
         raise ValidationError(errors)
     connection.token_env = token_env.strip()
-    _token_set(connection, token.strip())
+    _token_set(connection, token.strip(), refresh_token.strip())
     connection.status, connection.last_error, connection.rate_limited_until = (
         XConnection.Status.ACTIVE,
         "",
@@ -139,26 +153,39 @@ def connection_set_paused(*, connection: XConnection, paused: bool, changed_by: 
     return connection
 
 
-def token_refusals(*, token: str, token_env: str) -> dict[str, str]:
-    token, token_env = token.strip(), token_env.strip()
-    if not token and not token_env:
+def token_refusals(*, token: str, token_env: str, refresh_token: str = "") -> dict[str, str]:
+    """What is wrong with the credentials given for an account, by field: none at all, a
+    variable as well as tokens, a token too long, a variable name that is none."""
+    token, token_env, refresh_token = token.strip(), token_env.strip(), refresh_token.strip()
+    if not (token or token_env or refresh_token):
         return {"token": "Give the account's access token, or the environment variable holding it."}
-    if token and token_env:
-        return {"token_env": "Give the token or a variable, not both."}
-    if len(token) > MAX_TOKEN:
-        return {"token": f"At most {MAX_TOKEN} characters."}
+    if token_env and (token or refresh_token):
+        return {"token_env": "Give the tokens or a variable, not both."}
+    for field, value in (("token", token), ("refresh_token", refresh_token)):
+        if len(value) > MAX_TOKEN:
+            return {field: f"At most {MAX_TOKEN} characters."}
     if token_env and not token_env.replace("_", "").isalnum():
         return {"token_env": "A variable name: letters, digits and underscores."}
+    if refresh_token and not settings.CARELINE_X_CLIENT_ID:
+        return {
+            "refresh_token": "Set CARELINE_X_CLIENT_ID (the X app's OAuth 2.0 client id) to renew tokens."
+        }
     return {}
 
 
-def _token_set(connection: XConnection, token: str) -> None:
+def _token_set(connection: XConnection, token: str, refresh_token: str = "") -> None:
     connection.token_encrypted = secret_encrypt(token) if token else ""
     connection.token_hint = token[-HINT_LENGTH:] if token else ""
+    connection.refresh_token_encrypted = secret_encrypt(refresh_token) if refresh_token else ""
+    connection.token_expires_at = None  # not known: a refresh token renews it at its first use
 
 
 def connection_client(connection: XConnection) -> XClient:
-    """A client calling X as the connection's account. Raises TokenMissing."""
+    """A client calling X as the connection's account, its access token renewed first when it
+    is about to expire and a refresh token can renew it. Raises TokenMissing, or Unauthorized
+    when X refuses the refresh token."""
+    if connection.refresh_token_encrypted and _expiring(connection):
+        connection = _token_renew(connection)
     if connection.token_env:
         token = os.environ.get(connection.token_env, "")
         if not token:
@@ -173,6 +200,48 @@ def connection_client(connection: XConnection) -> XClient:
     return XClient(
         base_url=settings.CARELINE_X_API_BASE_URL, token=token, timeout=settings.CARELINE_X_TIMEOUT_SECONDS
     )
+
+
+def _expiring(connection: XConnection) -> bool:
+    expires = connection.token_expires_at
+    return expires is None or expires <= timezone.now() + RENEW_BEFORE
+
+
+def _token_renew(connection: XConnection) -> XConnection:
+    """Trade the refresh token for a new access token (and the next refresh token: each is
+    good for one use). The connection's row stays locked meanwhile, so two processes never
+    spend the same refresh token; one that waited finds the token renewed and uses it."""
+    with transaction.atomic():
+        locked = XConnection.objects.select_for_update().select_related("brand").get(pk=connection.pk)
+        if not locked.refresh_token_encrypted or not _expiring(locked):
+            return locked
+        try:
+            refresh_token = secret_decrypt(locked.refresh_token_encrypted)
+        except InvalidToken:
+            raise TokenMissing(
+                "The refresh token cannot be decrypted with CARELINE_ENCRYPTION_KEYS."
+            ) from None
+        if not settings.CARELINE_X_CLIENT_ID:
+            raise TokenMissing("CARELINE_X_CLIENT_ID is not set: the access token cannot be renewed.")
+        grant = token_refresh(
+            base_url=settings.CARELINE_X_API_BASE_URL,
+            client_id=settings.CARELINE_X_CLIENT_ID,
+            client_secret=settings.CARELINE_X_CLIENT_SECRET,
+            refresh_token=refresh_token,
+            timeout=settings.CARELINE_X_TIMEOUT_SECONDS,
+        )
+        _token_set(locked, grant.access_token, grant.refresh_token)
+        locked.token_expires_at = timezone.now() + timedelta(seconds=grant.expires_in)
+        locked.save(
+            update_fields=[
+                "token_encrypted",
+                "token_hint",
+                "refresh_token_encrypted",
+                "token_expires_at",
+                "updated_at",
+            ]
+        )
+    return locked
 
 
 # ---- reading mentions -------------------------------------------------------------------------

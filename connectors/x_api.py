@@ -5,7 +5,8 @@ implementing the same contract) and the account's token (an OAuth 2.0 user acces
 ``Authorization: Bearer``). The token never appears in an error or a log line. What an answer
 says about the rate limit (``x-rate-limit-remaining``, ``x-rate-limit-reset``) comes back with
 it; a 429 raises RateLimited with the moment the window resets, a 401 Unauthorized, X's refusal
-of a duplicate post DuplicateContent, anything else unusable XError.
+of a duplicate post DuplicateContent, anything else unusable XError. ``token_refresh`` renews
+an access token at X's OAuth 2.0 token endpoint.
 """
 
 from __future__ import annotations
@@ -192,46 +193,8 @@ class XClient:
     # ---- the wire ----------------------------------------------------------------------------
 
     def _call(self, method: str, path: str, **kwargs: Any) -> tuple[dict[str, Any], RateLimit]:
-        headers = {"Authorization": f"Bearer {self._token}", "User-Agent": "Careline"}
-        try:
-            answer = requests.request(
-                method,
-                self.base_url + path,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                **kwargs,
-            )
-        except requests.Timeout:
-            raise NoAnswer(f"X did not answer within {self.timeout:g} s.") from None
-        except requests.ConnectionError as failure:
-            raise NoAnswer(f"Could not reach X: {type(failure).__name__}.") from None
-        except requests.RequestException as failure:
-            raise NoAnswer(f"Could not reach X: {type(failure).__name__}.") from None
-        limits = _limits(answer)
-        try:
-            body = answer.json()
-        except ValueError:
-            body = {}
-        if not isinstance(body, dict):
-            body = {}
-        if answer.status_code == 429:
-            reset_at = limits.reset_at or _now() + dt.timedelta(seconds=DEFAULT_WINDOW_SECONDS)
-            raise RateLimited(
-                f"X's rate limit: wait until {reset_at:%H:%M:%S} UTC.", reset_at=reset_at, limits=limits
-            )
-        if answer.status_code == 401:
-            raise Unauthorized(
-                "X refused the account's token (401): connect the account again.", status=401, limits=limits
-            )
-        if answer.status_code >= 400:
-            detail = _detail(body) or answer.reason or "error"
-            if answer.status_code == 403 and "duplicate" in detail.lower():
-                raise DuplicateContent(f"X refused it as a duplicate: {detail}", status=403, limits=limits)
-            raise XError(
-                f"X answered {answer.status_code}: {detail}"[:500], status=answer.status_code, limits=limits
-            )
-        return body, limits
+        headers = {"Authorization": f"Bearer {self._token}"}
+        return _request(method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs)
 
     @staticmethod
     def _page(answer: tuple[dict[str, Any], RateLimit]) -> Page:
@@ -270,6 +233,90 @@ class XClient:
         )
 
 
+@dataclass(frozen=True)
+class Grant:
+    """A new access token from X's OAuth 2.0 token endpoint, and the refresh token that
+    replaces the one used (X's refresh tokens are good for one use)."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def __repr__(self) -> str:  # never the tokens
+        return f"Grant(expires_in={self.expires_in})"
+
+
+def token_refresh(
+    *, base_url: str, client_id: str, client_secret: str, refresh_token: str, timeout: float = 10.0
+) -> Grant:
+    """POST /2/oauth2/token with ``grant_type=refresh_token``: a new access token for the account.
+    A confidential client (with a secret) authenticates with HTTP Basic, a public one names its
+    ``client_id``. A refresh token X no longer accepts raises Unauthorized."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": client_id}
+    auth = (client_id, client_secret) if client_secret else None
+    try:
+        body, _ = _request(
+            "POST", base_url.rstrip("/") + "/2/oauth2/token", data=form, auth=auth, timeout=timeout
+        )
+    except XError as refused:
+        if refused.status in (400, 401):
+            raise Unauthorized(
+                f"X refused the refresh token ({refused.status}): connect the account again.", status=401
+            ) from None
+        raise
+    access = str(body.get("access_token") or "")
+    if not access:
+        raise XError("X's token endpoint gave no access token.")
+    return Grant(
+        access_token=access,
+        refresh_token=str(body.get("refresh_token") or refresh_token),
+        expires_in=int(body.get("expires_in") or 7200),
+    )
+
+
+def _request(
+    method: str, url: str, *, timeout: float, headers: dict[str, str] | None = None, **kwargs: Any
+) -> tuple[dict[str, Any], RateLimit]:
+    """One call to X: its JSON body and what it said of the rate limit, or the error it means."""
+    try:
+        answer = requests.request(
+            method,
+            url,
+            headers={"User-Agent": "Careline", **(headers or {})},
+            timeout=timeout,
+            allow_redirects=False,
+            **kwargs,
+        )
+    except requests.Timeout:
+        raise NoAnswer(f"X did not answer within {timeout:g} s.") from None
+    except requests.RequestException as failure:
+        raise NoAnswer(f"Could not reach X: {type(failure).__name__}.") from None
+    limits = _limits(answer)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    if answer.status_code == 429:
+        reset_at = limits.reset_at or _now() + dt.timedelta(seconds=DEFAULT_WINDOW_SECONDS)
+        raise RateLimited(
+            f"X's rate limit: wait until {reset_at:%H:%M:%S} UTC.", reset_at=reset_at, limits=limits
+        )
+    if answer.status_code == 401:
+        raise Unauthorized(
+            "X refused the account's token (401): connect the account again.", status=401, limits=limits
+        )
+    if answer.status_code >= 400:
+        detail = _detail(body) or answer.reason or "error"
+        if answer.status_code == 403 and "duplicate" in detail.lower():
+            raise DuplicateContent(f"X refused it as a duplicate: {detail}", status=403, limits=limits)
+        raise XError(
+            f"X answered {answer.status_code}: {detail}"[:500], status=answer.status_code, limits=limits
+        )
+    return body, limits
+
+
 def _data(body: dict[str, Any]) -> dict[str, Any]:
     data = body.get("data")
     if not isinstance(data, dict):
@@ -281,6 +328,8 @@ def _detail(body: dict[str, Any]) -> str:
     """The reason in an error answer: ``detail`` (problem format) or the first ``errors`` message."""
     if body.get("detail"):
         return str(body["detail"])
+    if body.get("error_description"):  # the OAuth 2.0 token endpoint's errors
+        return str(body["error_description"])
     errors = body.get("errors")
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return str(errors[0].get("detail") or errors[0].get("message") or "")

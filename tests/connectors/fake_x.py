@@ -4,10 +4,13 @@ calls, with their documented request and answer shapes: the mentions timeline (`
 tweets, posting a tweet (``reply.in_reply_to_tweet_id``; 403 for duplicate content), and direct
 messages. Every answer carries ``x-rate-limit-*`` headers; it answers 429 once a window's calls
 are used up, 401 for a token it does not know, and can lose a post's answer after making it.
+Its OAuth 2.0 token endpoint trades a refresh token (each good for one use) for a new access
+token that expires.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import threading
@@ -16,11 +19,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 BRAND_ID = "1500000000000000001"
 BRAND_USERNAME = "AcmeAir"
 TOKEN = "x-user-token-7f3a9c2e51d84b60"
+REFRESH_TOKEN = "x-refresh-token-0c4d2a7be913"
+CLIENT_ID, CLIENT_SECRET = "careline-x-app", "careline-x-app-secret"
 
 
 @dataclass
@@ -85,6 +90,9 @@ class FakeX:
     window: int = 900
     tokens: set[str] = field(default_factory=lambda: {TOKEN})
     lose_answers: int = 0
+    refresh_tokens: set[str] = field(default_factory=lambda: {REFRESH_TOKEN})
+    expires_in: int = 7200
+    expiry: dict[str, float] = field(default_factory=dict)  # access token -> when it expires
     users: dict[str, User] = field(default_factory=dict)
     tweets: list[Tweet] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
@@ -177,14 +185,20 @@ class FakeX:
         body = None
         if method == "POST":
             raw = request.rfile.read(int(request.headers.get("Content-Length", 0)))
-            body = json.loads(raw or b"{}")
+            form = "x-www-form-urlencoded" in request.headers.get("Content-Type", "")
+            body = dict(parse_qsl(raw.decode())) if form else json.loads(raw or b"{}")
         authorization = request.headers.get("Authorization", "")
         self.calls.append(Call(method, parts.path, query, body, authorization))
+        if method == "POST" and parts.path == "/2/oauth2/token":
+            with self._lock:
+                status, answer = self._grant(authorization, body or {})
+            return _answer(request, status, answer, {})
         route = self._route(method, parts.path.split("/"))
         if route is None:
             return _answer(request, 404, _problem(404, "Not Found", "Unknown endpoint."), {})
         endpoint, handler, arg = route
-        if authorization.removeprefix("Bearer ") not in self.tokens:
+        token = authorization.removeprefix("Bearer ")
+        if token not in self.tokens or self.expiry.get(token, float("inf")) < time.time():
             return _answer(request, 401, _problem(401, "Unauthorized", "Unauthorized"), {})
         with self._lock:
             reset = self._window(endpoint)
@@ -307,6 +321,42 @@ class FakeX:
         return 200, {"data": events, "meta": {"result_count": len(events)}} if events else {
             "meta": {"result_count": 0}
         }
+
+    def _grant(self, authorization: str, form: dict) -> tuple[int, dict]:
+        """POST /2/oauth2/token, grant_type=refresh_token, the client by HTTP Basic."""
+        try:
+            client = base64.b64decode(authorization.removeprefix("Basic ")).decode()
+        except ValueError:  # no Basic credentials
+            client = ""
+        if client != f"{CLIENT_ID}:{CLIENT_SECRET}":
+            return 401, {
+                "error": "unauthorized_client",
+                "error_description": "Missing valid authorization header",
+            }
+        spent = form.get("refresh_token", "")
+        if form.get("grant_type") != "refresh_token" or spent not in self.refresh_tokens:
+            return 400, {
+                "error": "invalid_request",
+                "error_description": "Value passed for the token was invalid.",
+            }
+        self.refresh_tokens.discard(spent)
+        number = self._next_id()
+        access, refresh = f"x-access-{number}", f"x-refresh-{number}"
+        self.tokens.add(access)
+        self.expiry[access] = time.time() + self.expires_in
+        self.refresh_tokens.add(refresh)
+        scope = "tweet.read tweet.write users.read dm.read dm.write offline.access"
+        grant = {
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "access_token": access,
+            "scope": scope,
+        }
+        return 200, {**grant, "refresh_token": refresh}
+
+    def expire(self, token: str) -> None:
+        """An access token runs out."""
+        self.expiry[token] = 0.0
 
     # ---- helpers -------------------------------------------------------------------------------
 

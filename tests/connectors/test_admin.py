@@ -101,3 +101,18 @@ def test_editors_and_agents_do_not_reach_connections(connection, editor, agent):
         client.force_login(person)
         assert client.get(LIST).status_code in (302, 403)
         assert client.get(f"{LIST}{connection.pk}/change/").status_code in (302, 403)
+
+
+def test_a_refresh_token_is_kept_encrypted_and_said_to_renew_the_token(library, admin_browser, settings):
+    settings.CARELINE_X_CLIENT_ID = "careline-x-app"
+
+    answer = admin_browser.post(
+        ADD, {"brand": library.brands["acme-air"].pk, "account_id": BRAND_ID, "refresh_token": "refresh-4242"}
+    )
+
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    connection = XConnection.objects.get()
+    assert secret_decrypt(connection.refresh_token_encrypted) == "refresh-4242"
+    page = admin_browser.get(f"{LIST}{connection.pk}/change/").content.decode()
+    assert "renewed by its refresh token" in page
+    assert "refresh-4242" not in page
