@@ -125,6 +125,8 @@ def _twitter_weighted_length(text: str) -> int:
 
 
 def _weigh(text: str) -> int:
+    if text.isascii():  # no emoji, every character light: most replies, without the scans below
+        return len(text)
     weight = 0
     position = 0
     for found in emoji.emoji_list(text):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -28,6 +28,7 @@ from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
 from suggestions.indexing import index_rebuild_request
 from suggestions.models import Feedback, SuggestionRequest
+from suggestions.request_log import wait_written
 from suggestions.services import Mention, feedback_give, suggestion_create
 from suggestions.serving import served_status
 from suggestions.tasks import index_rebuild_task
@@ -225,6 +226,17 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return requests.filter(served_rows(self.request.user, "brand"))
         return requests.filter(requested_by=self.request.user.pk)
 
+    def get_object(self) -> SuggestionRequest:
+        """The request named in the URL, once written: an answer's rows are written just after
+        it was sent (suggestions.request_log), so feedback sent at once may arrive first."""
+        try:
+            return super().get_object()
+        except Http404:
+            pk = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+            if not (pk.isascii() and pk.isdigit()) or not wait_written(int(pk)):
+                raise
+            return super().get_object()
+
     @extend_schema(request=SuggestionInputSerializer, responses={200: SuggestionOutputSerializer})
     def create(self, request: Request) -> ApiResponse:
         given = SuggestionInputSerializer(data=request.data, context={"user": request.user})
@@ -234,6 +246,7 @@ class SuggestionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 mention=given.mention(request.user),
                 limit=given.validated_data["limit"],
                 requested_by=request.user,
+                deferred=True,
             )
         except IndexUnavailable as exc:
             return ApiResponse(

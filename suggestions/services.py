@@ -17,9 +17,10 @@ from kb.rendering import RenderedReply, ReplyContext, render_reply
 from kb.selectors import LiveReply, replies_for_issues, response_unsendable_because
 from kb.services import User, example_propose, example_retire
 from kb.templating import TemplateRenderError
-from suggestions.embedder import get_embedder
+from suggestions.batching import mention_encoder
 from suggestions.models import ExampleProposal, Feedback, SuggestedResponse, SuggestionRequest
 from suggestions.privacy import personal_data_redact
+from suggestions.request_log import request_log
 from suggestions.retrieval import SEARCH_DEPTH, IssueMatch, issues_matching_topics
 from suggestions.serving import holder
 from suggestions.signals import reply_render_failed
@@ -93,8 +94,9 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
     channel = mention.channel or settings.CARELINE_DEFAULT_CHANNEL
     served = holder.get()
     text = normalize_mention(mention.text)
-    # The whole mention, then each of its topics (most have none), in one encoding call.
-    queries = list(get_embedder().encode([text, *mention_topics(text)]))
+    # The whole mention, then each of its topics (most have none), in one encoding call, shared
+    # with the mentions other threads of this process are encoding at the same moment.
+    queries = list(mention_encoder().encode([text, *mention_topics(text)]))
     brand_id = mention.brand.pk if mention.brand else None
     depth = SEARCH_DEPTH
     # Searches run among the brand's own vectors; the nearest may still lack a reply for this
@@ -119,29 +121,44 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
 
 
 def suggestion_create(
-    *, mention: Mention, limit: int = 3, requested_by: User | None = None
+    *, mention: Mention, limit: int = 3, requested_by: User | None = None, deferred: bool = False
 ) -> SuggestionRequest:
     """Answer a mention (see suggestions_for) and store the request with exactly what was
-    answered, for feedback and analytics."""
+    answered, for feedback and analytics.
+
+    ``deferred``: in a process that runs the request log (suggestions.request_log: the web
+    workers on PostgreSQL), the request gets its id at once and its rows are written off the
+    response path, a few milliseconds later. A caller that links rows of its own to the request
+    must not defer; elsewhere the flag changes nothing."""
     answer = suggestions_for(mention=mention, limit=limit)
+    stored = _request_row(mention, answer, requested_by)
+    if deferred and request_log.running:
+        stored.pk = request_log.next_id()
+        stored.created_at = timezone.now()
+        request_log.record(stored, _suggested_rows(stored, answer))
+        return stored
     with transaction.atomic():
-        stored = _request_store(mention, answer, requested_by)
-        SuggestedResponse.objects.bulk_create(
-            SuggestedResponse(
-                request=stored,
-                response_id=suggestion.response_id,
-                issue_id=suggestion.issue_id,
-                position=position,
-                confidence=suggestion.confidence,
-                shown=not answer.abstained,
-            )
-            for position, suggestion in enumerate(answer.ranked, start=1)
-        )
+        stored.save(force_insert=True)
+        SuggestedResponse.objects.bulk_create(_suggested_rows(stored, answer))
     return stored
 
 
-def _request_store(mention: Mention, answer: Answer, requested_by: User | None) -> SuggestionRequest:
-    return SuggestionRequest.objects.create(
+def _suggested_rows(stored: SuggestionRequest, answer: Answer) -> list[SuggestedResponse]:
+    return [
+        SuggestedResponse(
+            request=stored,
+            response_id=suggestion.response_id,
+            issue_id=suggestion.issue_id,
+            position=position,
+            confidence=suggestion.confidence,
+            shown=not answer.abstained,
+        )
+        for position, suggestion in enumerate(answer.ranked, start=1)
+    ]
+
+
+def _request_row(mention: Mention, answer: Answer, requested_by: User | None) -> SuggestionRequest:
+    return SuggestionRequest(
         text=mention.text,
         brand=mention.brand,
         channel=answer.channel,
