@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 
 from console.services import mention_suggest, mention_suggest_failed, mentions_awaiting_suggestions
-from suggestions.index_store import IndexUnavailable
+from suggestions.engine import IndexUnavailable
 
 
 @shared_task(autoretry_for=(IndexUnavailable,), retry_backoff=2, retry_backoff_max=60, max_retries=10)

@@ -27,7 +27,7 @@ from insights.access import can_see_insights
 from insights.models import GapCluster, GapMember, GapRun, GapRunLock
 from kb.models import Brand, Example, Issue
 from kb.services import User, example_create, issue_create
-from suggestions.embedder import get_embedder
+from suggestions.engine import texts_embed
 from suggestions.models import Feedback, SuggestedResponse, SuggestionRequest
 from suggestions.privacy import personal_data_redact
 from suggestions.text import normalize_mention
@@ -211,7 +211,7 @@ def gaps_find(*, trigger: str = GapRun.Trigger.ON_DEMAND, now: datetime | None =
         now = now or timezone.now()
         candidates = gap_candidates(since=now - timedelta(days=settings.CARELINE_GAP_WINDOW_DAYS), until=now)
         texts = [normalize_mention(candidate.text) for candidate in candidates]
-        vectors = get_embedder().encode(texts) if texts else np.empty((0, 0), dtype=np.float32)
+        vectors = texts_embed(texts)
         labels = vectors_cluster(
             vectors,
             min_cluster_size=settings.CARELINE_GAP_MIN_CLUSTER_SIZE,

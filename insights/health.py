@@ -27,9 +27,7 @@ from kb.admin.base import rendered_sample
 from kb.channels import Channel
 from kb.models import Brand, Example, Issue, Response
 from kb.selectors import responses_live
-from suggestions.index_store import IndexUnavailable
-from suggestions.indexing import TITLE_ID_BASE, issue_of_title
-from suggestions.serving import ServedIndex, holder
+from suggestions.engine import IndexUnavailable, LibraryVectors, issue_of_title, library_vectors
 
 DEFAULT_EXPIRING_DAYS = 14
 DEFAULT_USAGE_DAYS = 30
@@ -228,14 +226,14 @@ def examples_conflicting(*, brand: Brand | None = None) -> Conflicts:
     The comparison takes seconds on a 10,000-example library, so it is kept for
     CONFLICTS_CACHE_SECONDS per index version, brand and state of the examples."""
     try:
-        served = holder.get()
+        served = library_vectors()
     except IndexUnavailable as exc:
         return Conflicts(index_version=None, found=[], unavailable=str(exc))
     examples = Example.objects.aggregate(
         active=Count("pk", filter=Q(status=Example.Status.ACTIVE)), changed=Max("updated_at")
     )
     changed = examples["changed"].timestamp() if examples["changed"] else 0
-    key = f"insights-conflicts-{served.version}-{brand.pk if brand else 'all'}-{examples['active']}-{changed}"
+    key = f"insights-conflicts-{served.state}-{brand.pk if brand else 'all'}-{examples['active']}-{changed}"
     conflicts = cache.get(key)
     if conflicts is None:
         conflicts = _conflicts_in(served, brand)
@@ -243,8 +241,8 @@ def examples_conflicting(*, brand: Brand | None = None) -> Conflicts:
     return conflicts
 
 
-def _conflicts_in(served: ServedIndex, brand: Brand | None) -> Conflicts:
-    vectors, ids = served.index.vectors()
+def _conflicts_in(served: LibraryVectors, brand: Brand | None) -> Conflicts:
+    vectors, ids = served.arrays()
     issue_of, texts = _vector_issues(ids)
     kept = np.array([int(vector) in issue_of for vector in ids], dtype=bool)
     vectors, ids = vectors[kept], ids[kept]
@@ -255,7 +253,7 @@ def _conflicts_in(served: ServedIndex, brand: Brand | None) -> Conflicts:
     # -1 stands for "every brand" so brands compare as plain integers.
     brands = np.array([brand_of[label] or -1 for label in labels], dtype=np.int64)
     in_scope = np.ones(len(ids), dtype=bool) if brand is None else np.isin(brands, (-1, brand.pk))
-    queries = np.flatnonzero(in_scope & (ids < TITLE_ID_BASE))
+    queries = np.flatnonzero(in_scope & served.examples(ids))
     found: list[Conflict] = []
     for row, own, column, other in _nearest_own_and_other(vectors, labels, brands, in_scope, queries):
         found.append(
