@@ -48,7 +48,7 @@ from console.services import (
 )
 from kb.channels import channel_limit
 from kb.rendering import reply_length
-from suggestions.index_store import IndexUnavailable
+from suggestions.engine import IndexUnavailable
 from suggestions.services import Mention as MentionToAnswer
 from suggestions.services import suggestions_for
 
