@@ -43,6 +43,9 @@ class XConnection(models.Model):
         max_length=32, blank=True, help_text="The newest mention read: the next poll asks for newer ones."
     )
     last_polled_at = models.DateTimeField(null=True, blank=True)
+    polling_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Claimed by a poll under way until then."
+    )
     last_error = models.CharField(max_length=500, blank=True)
     rate_limited_until = models.DateTimeField(
         null=True, blank=True, help_text="X's rate limit: no call to read mentions before this moment."

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.crypto import InvalidToken, secret_decrypt, secret_encrypt
@@ -249,13 +250,31 @@ def _token_renew(connection: XConnection) -> XConnection:
 
 def mentions_poll(*, connection_id: int) -> int:
     """Read the connection's new mentions into the inbox; returns how many were new. A paused
-    connection, one needing re-authorisation or one waiting out its rate limit is left alone."""
-    connection = XConnection.objects.select_related("brand").filter(pk=connection_id).first()
+    connection, one needing re-authorisation, one waiting out its rate limit or one another
+    process is polling is left alone."""
+    if not _poll_claim(connection_id):
+        return 0
+    connection = XConnection.objects.select_related("brand").get(pk=connection_id)
+    try:
+        return _mentions_read(connection)
+    finally:
+        XConnection.objects.filter(pk=connection_id).update(polling_until=None)
+
+
+def _poll_claim(connection_id: int) -> bool:
+    """Claim the connection for one poll, for as long as a poll can take: a worker that dies
+    mid-poll leaves it to the next one after that."""
     now = timezone.now()
-    if connection is None or not connection.sends:
-        return 0
-    if connection.rate_limited_until and connection.rate_limited_until > now:
-        return 0
+    lease = timedelta(seconds=(MAX_PAGES + 2) * settings.CARELINE_X_TIMEOUT_SECONDS + 60)
+    free = Q(polling_until__isnull=True) | Q(polling_until__lt=now)
+    waiting = Q(rate_limited_until__gt=now)
+    due = XConnection.objects.filter(free, pk=connection_id, status=XConnection.Status.ACTIVE).exclude(
+        waiting
+    )
+    return bool(due.update(polling_until=now + lease))
+
+
+def _mentions_read(connection: XConnection) -> int:
     new = 0
     newest: str | None = None
     try:

@@ -163,3 +163,16 @@ def test_x_unreachable_is_recorded_and_tried_again_next_time(fake_x, connection,
     assert connection.status == XConnection.Status.ACTIVE
     assert "Could not reach X" in connection.last_error
     assert connections_due() == [connection.pk]
+
+
+def test_a_poll_while_another_is_under_way_asks_x_nothing(fake_x, connection, poll):
+    fake_x.mention("my bag never arrived")
+    XConnection.objects.filter(pk=connection.pk).update(polling_until=timezone.now() + timedelta(minutes=1))
+
+    assert poll() == 0
+    assert fake_x.calls == []
+
+    XConnection.objects.filter(pk=connection.pk).update(polling_until=timezone.now() - timedelta(seconds=1))
+    assert poll() == 1  # the claim of a poll that died has lapsed
+    connection.refresh_from_db()
+    assert connection.polling_until is None
