@@ -370,7 +370,8 @@ def connection_for(mention: Mention) -> XConnection | None:
 class _Claim:
     post: XPost
     look_up_first: bool  # an earlier attempt's outcome is unknown: it may be on X already
-    earlier_text: str
+    earlier_kind: str = ""
+    earlier_text: str = ""
 
 
 def reply_send(
@@ -418,13 +419,13 @@ def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str,
                     attempted_at=now,
                     posted_by=agent,
                 )
-                return _Claim(post, look_up_first=False, earlier_text="")
+                return _Claim(post, look_up_first=False)
             if post.status == XPost.Status.POSTED:
-                return _Claim(post, look_up_first=False, earlier_text=post.text)
+                return _Claim(post, look_up_first=False)
             if post.status == XPost.Status.POSTING and post.attempted_at > now - POSTING_LEASE:
                 raise being_posted
             unknown = post.status in (XPost.Status.POSTING, XPost.Status.UNKNOWN)
-            claim = _Claim(post, look_up_first=unknown, earlier_text=post.text)
+            claim = _Claim(post, look_up_first=unknown, earlier_kind=post.kind, earlier_text=post.text)
             post.kind, post.text, post.connection = kind, text, connection
             post.status, post.error, post.attempted_at, post.posted_by = XPost.Status.POSTING, "", now, agent
             post.attempts += 1
@@ -435,24 +436,33 @@ def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str,
 
 
 def _post_on_x(connection: XConnection, mention: Mention, claim: _Claim) -> None:
-    """Post the claimed reply unless an earlier attempt is found on X; record how it went."""
+    """Post the claimed reply unless an earlier attempt is found on X (then that one is the
+    reply, whatever the agent typed since); record how it went."""
     post = claim.post
     try:
         client = connection_client(connection)
-        found = (
-            _posted_on_x(client, connection, mention, post.kind, claim.earlier_text)
-            if claim.look_up_first
-            else None
-        )
-        if found is None:
-            try:
-                found = _post(client, mention, post)
-            except DuplicateContent as duplicate:
-                found = _posted_on_x(client, connection, mention, post.kind, post.text)
-                if found is None:
-                    raise ValidationError(
-                        {"text": f"{duplicate} Change the reply's wording and send it again."}
-                    ) from None
+        if claim.look_up_first:
+            earlier = _posted_on_x(client, connection, mention, claim.earlier_kind, claim.earlier_text)
+            if earlier is not None:
+                post.kind, post.text = claim.earlier_kind, claim.earlier_text
+                _post_record(
+                    post,
+                    kind=post.kind,
+                    text=post.text,
+                    status=XPost.Status.POSTED,
+                    posted_id=earlier,
+                    error="",
+                    posted_at=timezone.now(),
+                )
+                return
+        try:
+            found = _post(client, mention, post)
+        except DuplicateContent as duplicate:
+            found = _posted_on_x(client, connection, mention, post.kind, post.text)
+            if found is None:
+                raise ValidationError(
+                    {"text": f"{duplicate} Change the reply's wording and send it again."}
+                ) from None
     except ValidationError as refused:
         _post_record(post, status=XPost.Status.FAILED, error=" ".join(refused.messages))
         raise

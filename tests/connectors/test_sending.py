@@ -127,6 +127,20 @@ def test_a_lost_direct_message_is_found_on_x_before_sending_again(luggage, brows
     assert luggage.status == Mention.Status.ANSWERED
 
 
+def test_a_lost_direct_message_found_on_x_is_the_reply_whatever_was_typed_since(luggage, browser, fake_x):
+    fake_x.lose_answers = 1
+    send(browser, luggage, "Hi Jane, please send us your bag tag number here.", private="on")
+
+    again = send(browser, luggage, "Jane, so sorry! We're tracing it now.")  # now as a public reply
+
+    assert "Sent on X." in again.content.decode()
+    assert fake_x.replies_to(luggage.external_id) == []
+    assert len(fake_x.messages_to("jane")) == 1
+    luggage.refresh_from_db()
+    assert luggage.reply_text == "Hi Jane, please send us your bag tag number here."  # what went out
+    assert XPost.objects.get(mention=luggage).kind == "dm"
+
+
 def test_sending_an_answered_mention_again_posts_nothing(luggage, browser, fake_x):
     send(browser, luggage, "Jane, so sorry! Please DM us your bag tag number.")
 
