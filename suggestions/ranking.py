@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import sys
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from suggestions.perturbation import mention_perturb, topics_joined
@@ -44,6 +46,21 @@ CALIBRATION_SEED = 0
 PERTURBATION_SEED = 0
 PERTURBED_SHARE = 0.5
 TWO_TOPIC_SHARE = 0.15
+# Where the fits change way (bench/fit_scale.py measures both sides). Up to EXACT_HEAD_CELLS
+# vectors x issues the head is a logistic regression (its cost grows with that product: 58 s at
+# 100k phrasings in 2,000 issues); beyond, a discriminant head in closed form.
+EXACT_HEAD_CELLS = 4_000_000
+# Chosen on BANKING77 validation like HEAD_C (0 to 0.05 within half a point, 0.4 1.9 points down).
+DISCRIMINANT_SHRINKAGE = 0.02
+TEMPERATURE_SAMPLE = 2_000
+# Of more queryable phrasings than this, the calibration replays a seeded sample.
+REPLAY_PHRASINGS = 20_000
+# The replay's similarity matrix stays whole up to this many cells; beyond, it is computed in
+# blocks of about FIT_BLOCK_CELLS cells, and the head's probabilities in CHUNK_CELLS.
+DENSE_REPLAY_CELLS = 50_000_000
+FIT_BLOCK_CELLS = 40_000_000
+FIT_BLOCK_ROWS = 65_536
+CHUNK_CELLS = 4_000_000
 
 
 @dataclass(frozen=True)
@@ -88,20 +105,102 @@ class IssueHead:
         return head
 
 
-def head_fit(vectors: np.ndarray, issue_ids: np.ndarray) -> IssueHead:
-    """Fit the issue head on labelled vectors (deterministic for the same input)."""
-    classes = np.unique(issue_ids)
+def head_fit(vectors: np.ndarray, issue_ids: np.ndarray, *, exact_cells: int | None = None) -> IssueHead:
+    """Fit the issue head on labelled vectors (deterministic for the same input): a logistic
+    regression while vectors x issues is at most ``exact_cells`` (EXACT_HEAD_CELLS), a
+    discriminant head beyond."""
+    return _head_fit(vectors, issue_ids, None, EXACT_HEAD_CELLS if exact_cells is None else exact_cells)
+
+
+def _head_fit(
+    vectors: np.ndarray, issue_ids: np.ndarray, rows: np.ndarray | None, exact_cells: int
+) -> IssueHead:
+    """The head of ``vectors[rows]`` (all of them for None), never copying them all at once."""
+    labels = issue_ids if rows is None else issue_ids[rows]
+    classes = np.unique(labels)
     dimension = vectors.shape[1]
     if len(classes) < 2:  # nothing to tell apart: every mention is about the one issue
         return IssueHead(
             classes.astype(np.int64), np.zeros((len(classes), dimension), np.float32), np.zeros(len(classes))
         )
-    model = LogisticRegression(C=HEAD_C, max_iter=2000).fit(vectors, issue_ids)
+    if len(labels) * len(classes) > exact_cells:
+        return _discriminant_head(vectors, labels, classes, rows)
+    chosen = vectors if rows is None else vectors[rows]
+    model = LogisticRegression(C=HEAD_C, max_iter=2000).fit(chosen, labels)
     weights, bias = model.coef_, model.intercept_
     if len(classes) == 2:  # sklearn keeps one row for two classes: logit(b) = w.x + c
         weights = np.vstack([-weights[0] / 2, weights[0] / 2])
         bias = np.array([-bias[0] / 2, bias[0] / 2])
     return IssueHead(model.classes_.astype(np.int64), weights.astype(np.float32), bias.astype(np.float32))
+
+
+def _discriminant_head(
+    vectors: np.ndarray, labels: np.ndarray, classes: np.ndarray, rows: np.ndarray | None
+) -> IssueHead:
+    """Linear discriminant analysis in closed form: each issue's mean and one within-issue
+    covariance (equal priors), the logits scaled by the temperature that best fits a seeded
+    sample of the rows (one convex parameter, a few Newton steps). Cost: one pass over the
+    vectors in blocks, then a solve in the dimension."""
+    count, dimension = len(labels), vectors.shape[1]
+    index = np.searchsorted(classes, labels)
+    sizes = np.bincount(index, minlength=len(classes))
+    sums = np.zeros((len(classes), dimension))
+    gram = np.zeros((dimension, dimension))
+    for start in range(0, count, FIT_BLOCK_ROWS):
+        block = _rows_of(vectors, rows, start, start + FIT_BLOCK_ROWS).astype(np.float64)
+        where = index[start : start + FIT_BLOCK_ROWS]
+        members = sparse.csr_matrix(
+            (np.ones(len(where)), (where, np.arange(len(where)))), shape=(len(classes), len(where))
+        )
+        sums += members @ block
+        gram += block.T @ block
+    means = sums / sizes[:, None]
+    within = (gram - (means.T * sizes) @ means) / max(count - len(classes), 1)
+    # Shrunk towards the average variance (and a little more, for issues of one phrasing each).
+    ridge = DISCRIMINANT_SHRINKAGE * np.trace(within) / dimension + 1e-6
+    within = (1 - DISCRIMINANT_SHRINKAGE) * within + ridge * np.eye(dimension)
+    weights = np.linalg.solve(within, means.T).T
+    bias = -0.5 * np.einsum("ij,ij->i", weights, means)
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    sample = np.sort(rng.choice(count, min(TEMPERATURE_SAMPLE, count), replace=False))
+    sampled = vectors[sample] if rows is None else vectors[rows[sample]]
+    logits = (sampled @ weights.T.astype(np.float32) + bias.astype(np.float32)).astype(np.float32)
+    temperature = _temperature(logits, index[sample])
+    return IssueHead(
+        classes.astype(np.int64),
+        (temperature * weights).astype(np.float32),
+        (temperature * bias).astype(np.float32),
+    )
+
+
+def _temperature(logits: np.ndarray, truth: np.ndarray) -> float:
+    """The t > 0 that minimises the mean log loss of softmax(t * logits) against ``truth``
+    (convex in t: Newton's steps from the t that makes the logits' spread 1, each within a
+    factor 4), summed over chunks of rows so that the temporaries stay small."""
+    right = logits[np.arange(len(truth)), truth].astype(np.float64)
+    temperature = 1.0 / max(float(logits.std()), 1e-12)
+    chunk_rows = _chunk_rows(logits.shape[1])
+    for _ in range(50):
+        gradient = curvature = 0.0
+        for start in range(0, len(logits), chunk_rows):
+            chunk = logits[start : start + chunk_rows].astype(np.float64)
+            probability = _softmax(temperature * chunk)
+            expected = (probability * chunk).sum(axis=1)
+            gradient += float((expected - right[start : start + chunk_rows]).sum())
+            curvature += float(((probability * chunk * chunk).sum(axis=1) - expected**2).sum())
+        updated = min(max(temperature - gradient / max(curvature, 1e-12), temperature / 4), temperature * 4)
+        if abs(updated - temperature) <= 1e-6 * temperature:
+            return updated
+        temperature = updated
+    return temperature
+
+
+def _chunk_rows(columns: int) -> int:
+    return max(1, CHUNK_CELLS // max(columns, 1))
+
+
+def _rows_of(vectors: np.ndarray, rows: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+    return vectors[start:stop] if rows is None else vectors[rows[start:stop]]
 
 
 @dataclass(frozen=True)
@@ -194,45 +293,62 @@ def calibration_fit(
     texts: Sequence[str] | None = None,
     encode: Callable[[list[str]], np.ndarray] | None = None,
     perturbed: int = 0,
+    replayed: int | None = None,
+    exact_cells: int | None = None,
 ) -> Calibration | None:
     """Fit the calibration by replaying the library against itself (see the module docstring).
 
     ``queryable`` marks the vectors that may play mentions (examples, not titles). Given the
     vectors' ``texts`` and an ``encode`` function (texts as mentions to unit vectors), a seeded
     sample of at most ``perturbed`` examples also plays, rewritten as real mentions arrive
-    (suggestions.perturbation). Returns None when the library is too small, or the replay too
-    one-sided, to learn from."""
+    (suggestions.perturbation). Of more than ``replayed`` (REPLAY_PHRASINGS) queryable vectors, a
+    seeded sample of that many plays. The fold heads are of the kind ``head_fit`` fits on the
+    whole library with ``exact_cells``, the kind that will be served. Returns None when the
+    library is too small, or the replay too one-sided, to learn from."""
     issues = np.unique(issue_ids)
     if len(issues) < MIN_CALIBRATION_ISSUES:
         return None
+    limit = REPLAY_PHRASINGS if replayed is None else replayed
+    exact = len(issue_ids) * len(issues) <= (EXACT_HEAD_CELLS if exact_cells is None else exact_cells)
+    fold_cells = sys.maxsize if exact else 0
     rng = np.random.default_rng(CALIBRATION_SEED)
-    shuffled = rng.permutation(issues).tolist()
-    issue_fold = {issue: position % CALIBRATION_FOLDS for position, issue in enumerate(shuffled)}
+    shuffled = rng.permutation(issues)
+    fold_of_issue = np.empty(len(issues), dtype=np.int64)
+    fold_of_issue[np.searchsorted(issues, shuffled)] = np.arange(len(issues)) % CALIBRATION_FOLDS
     vector_fold = np.zeros(len(issue_ids), dtype=np.int64)
-    for issue in issues:
-        members = rng.permutation(np.flatnonzero(issue_ids == issue))
+    grouped = np.argsort(issue_ids, kind="stable")  # each issue's rows together, in row order
+    bounds = np.searchsorted(issue_ids[grouped], issues, side="right")
+    for first, last in zip(np.r_[0, bounds[:-1]], bounds, strict=True):
+        members = rng.permutation(grouped[first:last])
         vector_fold[members] = np.arange(len(members)) % CALIBRATION_FOLDS
+    playing = queryable
+    if queryable.sum() > limit:
+        sample = np.random.default_rng(CALIBRATION_SEED).choice(
+            np.flatnonzero(queryable), limit, replace=False
+        )
+        playing = np.zeros(len(issue_ids), dtype=bool)
+        playing[sample] = True
     noisy = (
         _perturbed_mentions(texts, issue_ids, queryable, encode, perturbed)
         if perturbed > 0 and texts is not None and encode is not None
         else None
     )
-    left_out_issues = np.array([issue_fold[int(issue)] for issue in issue_ids])
+    left_out_issues = fold_of_issue[np.searchsorted(issues, issue_ids)]
     features: list[np.ndarray] = []
     correct: list[np.ndarray] = []
     kind: list[np.ndarray] = []
     for fold in range(CALIBRATION_FOLDS):
         left_out = left_out_issues == fold
-        train = ~left_out & (vector_fold != fold)
+        train = np.flatnonzero(~left_out & (vector_fold != fold))
         trained_issues = np.unique(issue_ids[train])
         if len(trained_issues) < 2:
             continue
         held_back = ~left_out & (vector_fold == fold) & queryable
-        head = head_fit(vectors[train], issue_ids[train])
-        for mask, is_covered in ((held_back, True), (left_out & queryable, False)):
+        head = _head_fit(vectors, issue_ids, train, fold_cells)
+        for mask, is_covered in ((held_back & playing, True), (left_out & playing, False)):
             if not mask.any():
                 continue
-            fold_features, predicted = _replay(vectors[mask], vectors[train], issue_ids[train], head)
+            fold_features, predicted = _replay(vectors[mask], vectors, train, issue_ids, head)
             features.append(fold_features)
             correct.append((predicted == issue_ids[mask]) if is_covered else np.zeros(mask.sum(), dtype=bool))
             kind.append(np.full(mask.sum(), COVERED if is_covered else UNCOVERED))
@@ -240,11 +356,11 @@ def calibration_fit(
             continue
         # A perturbed mention plays where its source does; a second topic it carries may be
         # covered even when its source's issue is left out.
-        playing = held_back[noisy.source] | (left_out & queryable)[noisy.source]
-        if not playing.any():
+        noisy_playing = held_back[noisy.source] | (left_out & queryable)[noisy.source]
+        if not noisy_playing.any():
             continue
-        fold_features, predicted = _replay(noisy.vectors[playing], vectors[train], issue_ids[train], head)
-        answers = noisy.issues[playing]
+        fold_features, predicted = _replay(noisy.vectors[noisy_playing], vectors, train, issue_ids, head)
+        answers = noisy.issues[noisy_playing]
         answerable = np.isin(answers, trained_issues)  # answers: (n, 2), -1 for no second topic
         is_right = ((answers == predicted[:, None]) & answerable).any(axis=1)
         features.append(fold_features)
@@ -315,20 +431,63 @@ def _perturbed_mentions(
 
 
 def _replay(
-    queries: np.ndarray, vectors: np.ndarray, issue_ids: np.ndarray, head: IssueHead
+    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, issue_ids: np.ndarray, head: IssueHead
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each query: the features of the top-ranked issue, and that issue (``head`` fitted on
-    ``vectors``)."""
-    similarity = queries @ vectors.T
-    cosine = np.stack([similarity[:, issue_ids == issue].max(axis=1) for issue in head.issue_ids], axis=1)
-    probability = head.probability_rows(queries)
+    ``vectors[rows]``). Up to DENSE_REPLAY_CELLS queries x rows (and issues x rows, what picking
+    each issue's columns costs), one similarity matrix; beyond, the same figures in blocks of
+    both, so that time and memory stay bounded."""
+    if max(len(queries), len(head.issue_ids)) * len(rows) <= DENSE_REPLAY_CELLS:
+        similarity = queries @ vectors[rows].T
+        labels = issue_ids[rows]
+        cosine = np.stack([similarity[:, labels == issue].max(axis=1) for issue in head.issue_ids], axis=1)
+        return _top_features(cosine, head.probability_rows(queries), head.issue_ids)
+    cosine = _issue_cosines(queries, vectors, rows, issue_ids, head.issue_ids)
+    chunk_rows = _chunk_rows(len(head.issue_ids))
+    parts = [
+        _top_features(
+            cosine[start : start + chunk_rows],
+            head.probability_rows(queries[start : start + chunk_rows]),
+            head.issue_ids,
+        )
+        for start in range(0, len(queries), chunk_rows)
+    ]
+    return np.vstack([part[0] for part in parts]), np.concatenate([part[1] for part in parts])
+
+
+def _issue_cosines(
+    queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, issue_ids: np.ndarray, issues: np.ndarray
+) -> np.ndarray:
+    """Each query's best cosine with each issue's vectors among ``vectors[rows]`` (columns in the
+    order of ``issues``, which holds all their issues), one block of FIT_BLOCK_ROWS rows at a
+    time: the rows sorted by issue, each block's per-issue maxima taken with reduceat."""
+    order = rows[np.argsort(issue_ids[rows], kind="stable")]
+    column = np.searchsorted(issues, issue_ids[order])
+    cosine = np.full((len(queries), len(issues)), -np.inf, dtype=np.float32)
+    block_rows = max(1, FIT_BLOCK_CELLS // max(len(queries), 1))
+    for start in range(0, len(order), block_rows):
+        block_columns = column[start : start + block_rows]
+        starts = np.flatnonzero(np.r_[True, block_columns[1:] != block_columns[:-1]])
+        similarity = queries @ vectors[order[start : start + block_rows]].T
+        best = np.maximum.reduceat(similarity, starts, axis=1)
+        found = block_columns[starts]
+        cosine[:, found] = np.maximum(cosine[:, found], best)
+    return cosine
+
+
+def _top_features(
+    cosine: np.ndarray, probability: np.ndarray, issues: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The features (cosine, probability, margin) of each row's top-ranked issue, and that issue."""
     score = cosine + HEAD_WEIGHT * probability
-    order = np.argsort(-score, axis=1)
-    rows = np.arange(len(queries))
-    top, second = order[:, 0], order[:, 1]  # the caller makes sure of two issues at least
+    rows = np.arange(len(cosine))
+    # The best two of each row (the caller makes sure of two issues at least), without sorting.
+    pair = np.argpartition(-score, 1, axis=1)[:, :2]
+    swap = score[rows, pair[:, 1]] > score[rows, pair[:, 0]]
+    top, second = np.where(swap, pair[:, 1], pair[:, 0]), np.where(swap, pair[:, 0], pair[:, 1])
     margin = score[rows, top] - score[rows, second]
     features = np.stack([cosine[rows, top], probability[rows, top], margin], axis=1)
-    return features, head.issue_ids[top]
+    return features, issues[top]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
