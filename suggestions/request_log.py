@@ -65,6 +65,7 @@ class RequestLog:
         self._write_lock = threading.Lock()  # one write at a time: the thread's or a flush()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._exit_registered = False
         self.writes = 0  # transactions committed, and the requests they carried: for measuring
         self.written = 0
 
@@ -79,7 +80,9 @@ class RequestLog:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="request-log", daemon=True)
         self._thread.start()
-        atexit.register(self.stop)
+        if not self._exit_registered:
+            atexit.register(self.stop)
+            self._exit_registered = True
 
     def stop(self, timeout: float = 30.0) -> None:
         """Write everything queued, then end the writer thread."""
