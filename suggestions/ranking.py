@@ -17,6 +17,13 @@ Each index version carries two small models fitted on its own vectors (examples 
 Both were chosen on a validation split of BANKING77's training rows, never its test rows (see
 ``bench/``). A library too small to replay (fewer than MIN_CALIBRATION_ISSUES issues) has no
 calibration; its confidence falls back to a fixed logistic curve of the cosine.
+
+A large library is fitted in time and memory that grow gently (bench/fit_scale.py): beyond
+EXACT_HEAD_CELLS vectors x issues the head is a linear discriminant in closed form (one pass over
+the vectors) instead of the regression, whose cost grows with that product; beyond
+REPLAY_PHRASINGS queryable phrasings the calibration replays a seeded sample of them; and the
+replay's similarities are computed in blocks rather than as one matrix. Below those, nothing
+differs from the exact fits.
 """
 
 from __future__ import annotations
