@@ -30,6 +30,10 @@ threads = envint("CARELINE_WEB_THREADS", 8)
 # Clients that keep their connection open (integrations asking one mention after another) skip
 # a TCP handshake per request.
 keepalive = 5
+# The master imports the app and loads the encoder once, before forking, and the workers share
+# those pages copy-on-write (bench.worker_memory measures it); each worker then loads the index
+# (post_worker_init), mapped from its local file, so the page cache shares that too.
+preload_app = True
 
 logger = logging.getLogger("gunicorn.error")
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from django.conf import settings
@@ -31,6 +31,10 @@ BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 # A mention and its topics (suggestions.text.mention_topics: at most 4) are one ONNX Runtime call;
 # a batch bigger than this goes through torch, whose batching pays off for rebuilds.
 FEW_TEXTS = 8
+# While torch is not loaded (a web process started from a recorded ONNX graph), batches up to
+# this many texts (a web worker's, suggestions.batching) go through ONNX Runtime FEW_TEXTS at a
+# time rather than loading torch; bigger ones (a rebuild run in-process) load it.
+ONNX_ONLY_TEXTS = 64
 
 
 @runtime_checkable
@@ -62,7 +66,8 @@ class SentenceTransformerEmbedder:
 
         ``num_threads`` sets torch's intra-op threads for the whole process (None leaves them).
         With ``onnx_cache`` (a directory), single mentions go through ONNX Runtime when its
-        export of the model reproduces torch's vectors.
+        export of the model reproduces torch's vectors; when an earlier process recorded such an
+        export there, torch is not even imported until a batch needs it.
         One thread, measured on the 2-core machine: idle, it costs ~1 ms per mention (14 vs 13 ms)
         and ~40% of batch throughput (~150 vs ~250 texts/s); but once web workers, Celery and the
         database compete for the cores, two threads spin against each other (one mention: p50
@@ -71,23 +76,45 @@ class SentenceTransformerEmbedder:
         # Belt and braces: settings sets these too, but the embedder may be used without Django.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import torch
-        from sentence_transformers import SentenceTransformer  # slow imports, only when needed
-
-        if num_threads:
-            torch.set_num_threads(num_threads)
-        path = Path(model_path)
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.name: str = name or path.name
+        self._path = Path(model_path)
+        self._num_threads = num_threads
+        self._torch_model: Any = None
+        self._torch_lock = threading.Lock()
+        self.name: str = name or self._path.name
+        recorded = (
+            OnnxMentionEncoder.load_recorded(cache_dir=onnx_cache, name=self.name, threads=num_threads)
+            if onnx_cache is not None
+            else None
+        )
+        if recorded is not None:
+            self._onnx: OnnxMentionEncoder | None = recorded[0]
+            self.dimension: int = recorded[1]
+            return
         dimension = self._model.get_embedding_dimension()
         if not dimension:
-            raise ImproperlyConfigured(f"Embedding model at {path} does not report its dimension")
-        self.dimension: int = int(dimension)
+            raise ImproperlyConfigured(f"Embedding model at {self._path} does not report its dimension")
+        self.dimension = int(dimension)
         self._onnx = (
             OnnxMentionEncoder.build(self._model, cache_dir=onnx_cache, name=self.name, threads=num_threads)
             if onnx_cache is not None
             else None
         )
+
+    @property
+    def _model(self) -> Any:
+        """The sentence-transformers model, loaded (with torch) on first use."""
+        if self._torch_model is None:
+            with self._torch_lock:
+                if self._torch_model is None:
+                    import torch
+                    from sentence_transformers import SentenceTransformer  # slow imports
+
+                    if self._num_threads:
+                        torch.set_num_threads(self._num_threads)
+                    self._torch_model = SentenceTransformer(
+                        str(self._path), device="cpu", local_files_only=True
+                    )
+        return self._torch_model
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, show_progress: bool = False
@@ -98,8 +125,12 @@ class SentenceTransformerEmbedder:
             return np.empty((0, self.dimension), dtype=np.float32)
         if len(texts) == 1 and not show_progress:
             return self._encode_one(texts[0])
-        if len(texts) <= FEW_TEXTS and self._onnx is not None and not show_progress:
-            return self._onnx.encode_few(texts)
+        if self._onnx is not None and not show_progress:
+            if len(texts) <= FEW_TEXTS:
+                return self._onnx.encode_few(texts)
+            if self._torch_model is None and len(texts) <= ONNX_ONLY_TEXTS:
+                chunks = range(0, len(texts), FEW_TEXTS)
+                return np.vstack([self._onnx.encode_few(texts[at : at + FEW_TEXTS]) for at in chunks])
         vectors = self._model.encode(
             texts,
             batch_size=batch_size,

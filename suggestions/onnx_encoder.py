@@ -5,11 +5,17 @@ and a mention with its topics (a few short texts, padded to the longest) in one 
 The graph is exported from the loaded sentence-transformers model on first use into the model
 cache directory, then checked against torch on a few sentences: if the outputs differ (a model
 that does not mean-pool, say), it is not used and torch serves alone.
+
+A graph that passed that check is recorded beside it (``<name>.mention.json``: the graph, the
+model's tokenizer saved as tokenizer.json, torch's vectors for PROBES). A later process loads it
+from the record without importing torch at all (``load_recorded``: 3 s and ~250 MB of a web
+worker's start), and uses it only if it still reproduces those vectors.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
@@ -30,18 +36,26 @@ PROBES = (
     " ".join(["my bag never arrived and nobody answers the phone"] * 80),
 )
 TOLERANCE = 1e-4
+RECORD_SUFFIX = ".mention.json"
 
 
 class OnnxMentionEncoder:
     """Encodes one text at a time with ONNX Runtime; build() returns None when it cannot be used."""
 
-    def __init__(self, session: Any, tokenizer: Any, max_length: int | None) -> None:
+    def __init__(
+        self, session: Any, tokenizer: Any, max_length: int | None, *, pad: tuple[int, str] = (0, "[PAD]")
+    ) -> None:
         """``max_length``: tokens kept of a text, the model's max_seq_length as torch keeps them
-        (the tokenizer's own limit is often longer: 512 against 256 for all-MiniLM-L6-v2)."""
+        (the tokenizer's own limit is often longer: 512 against 256 for all-MiniLM-L6-v2).
+        ``tokenizer``: the model's (transformers) or its fast core (a tokenizers.Tokenizer, which
+        pads with ``pad``: the model's padding token's id and text)."""
         self._session = session
         self._tokenizer = tokenizer
         self._max_length = max_length
         self._inputs = [item.name for item in session.get_inputs()]
+        if not callable(tokenizer):  # a tokenizers.Tokenizer: truncates and pads as configured
+            tokenizer.enable_truncation(max_length or 512)
+            tokenizer.enable_padding(pad_id=pad[0], pad_token=pad[1])
 
     @classmethod
     def build(
@@ -71,7 +85,44 @@ class OnnxMentionEncoder:
         if difference > TOLERANCE:
             logger.warning("ONNX graph of %s differs from torch by %.2g; not used", name, difference)
             return None
+        try:
+            _record(model, cache_dir, name, path, expected)
+        except Exception as exc:  # a process without the record still works, with torch loaded
+            logger.warning("Could not record the ONNX graph of %s (%s)", name, exc)
         return encoder
+
+    @classmethod
+    def load_recorded(
+        cls, *, cache_dir: Path, name: str, threads: int | None
+    ) -> tuple[OnnxMentionEncoder, int] | None:
+        """The encoder and its dimension from the record a build() left, without torch; None
+        when there is no record or its graph no longer reproduces torch's vectors."""
+        record_path = cache_dir / f"{name}{RECORD_SUFFIX}"
+        try:
+            import onnxruntime
+            import tokenizers
+
+            record = json.loads(record_path.read_text())
+            tokenizer = tokenizers.Tokenizer.from_file(str(cache_dir / record["tokenizer"]))
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads or 0
+            options.inter_op_num_threads = 1
+            session = onnxruntime.InferenceSession(
+                str(cache_dir / record["graph"]), options, providers=["CPUExecutionProvider"]
+            )
+            encoder = cls(session, tokenizer, record["max_length"], pad=tuple(record["pad"]))
+            expected = np.array(record["probes"], dtype=np.float32)
+            actual = np.vstack([encoder.encode_one(text) for text in PROBES])
+            together = encoder.encode_few(list(PROBES))
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # a damaged record or graph: built again, with torch
+            logger.warning("Recorded ONNX graph of %s unusable (%s); loading torch", name, exc)
+            return None
+        if max(np.abs(expected - actual).max(), np.abs(expected - together).max()) > TOLERANCE:
+            logger.warning("Recorded ONNX graph of %s no longer reproduces torch; loading torch", name)
+            return None
+        return encoder, int(expected.shape[1])
 
     def encode_one(self, text: str) -> np.ndarray:
         """A (1, dimension) float32 array, L2-normalised."""
@@ -80,11 +131,47 @@ class OnnxMentionEncoder:
     def encode_few(self, texts: list[str]) -> np.ndarray:
         """A (len(texts), dimension) float32 array, L2-normalised: one call, padded to the longest
         text (the graph's mean pooling ignores the padding)."""
-        tokens = self._tokenizer(
-            texts, return_tensors="np", truncation=True, padding=True, max_length=self._max_length
-        )
+        if callable(self._tokenizer):
+            tokens = self._tokenizer(
+                texts, return_tensors="np", truncation=True, padding=True, max_length=self._max_length
+            )
+        else:
+            encodings = self._tokenizer.encode_batch(texts)
+            tokens = {
+                "input_ids": np.array([item.ids for item in encodings]),
+                "attention_mask": np.array([item.attention_mask for item in encodings]),
+                "token_type_ids": np.array([item.type_ids for item in encodings]),
+            }
         feed = {key: tokens[key].astype(np.int64) for key in self._inputs if key in tokens}
         return np.ascontiguousarray(self._session.run(None, feed)[0], dtype=np.float32)
+
+
+def _record(model: Any, cache_dir: Path, name: str, graph: Path, probes: np.ndarray) -> None:
+    """Save the tokenizer and the record that load_recorded() reads, each written whole."""
+    backend = getattr(model.tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return  # a slow (Python) tokenizer has no torch-free copy: this model keeps torch
+    tokenizer = f"{graph.stem}.tokenizer.json"
+    record = {
+        "graph": graph.name,
+        "tokenizer": tokenizer,
+        "max_length": model.max_seq_length,
+        "pad": [model.tokenizer.pad_token_id, model.tokenizer.pad_token],
+        "probes": probes.tolist(),
+    }
+    _write_whole(cache_dir / tokenizer, backend.to_str().encode())
+    _write_whole(cache_dir / f"{name}{RECORD_SUFFIX}", json.dumps(record).encode())
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as fh:
+            fh.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)
 
 
 def exported_graph(model: Any, cache_dir: Path, name: str) -> Path:
