@@ -11,7 +11,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,6 +49,8 @@ REBUILD_HEARTBEAT_SECONDS = 5.0
 REBUILD_LOST_AFTER = timedelta(seconds=30)
 REBUILD_QUEUE_GRACE = timedelta(minutes=2)
 REBUILD_MAX_ATTEMPTS = 5
+# A sync renews its lease every REBUILD_HEARTBEAT_SECONDS; one not renewed for this long is over.
+SYNC_LEASE = timedelta(seconds=30)
 
 
 def vector_id(item: SearchableText) -> int:
@@ -185,7 +187,8 @@ def index_rebuild_requested(*, request_id: int, worker: str) -> IndexVersion | N
         request.attempts += 1
         request.save(update_fields=["started_at", "heartbeat_at", "started_by", "attempts"])
     try:
-        with _heartbeat(request_id):
+        touch = IndexRebuildRequest.objects.filter(pk=request_id)
+        with _heartbeat(lambda: touch.update(heartbeat_at=timezone.now()), f"index-rebuild-{request_id}"):
             version = index_rebuild()
     except BaseException:
         _rebuild_requests_release([request_id])  # the task's retry starts it again at once
@@ -229,21 +232,21 @@ def _rebuild_requests_release(ids: list[int]) -> None:
 
 
 @contextmanager
-def _heartbeat(request_id: int) -> Iterator[None]:
-    """Touch the request every REBUILD_HEARTBEAT_SECONDS while the body runs."""
+def _heartbeat(touch: Callable[[], object], name: str) -> Iterator[None]:
+    """Call ``touch`` every REBUILD_HEARTBEAT_SECONDS, on a thread of its own, while the body runs."""
     stop = threading.Event()
 
     def beat() -> None:
         try:
             while not stop.wait(REBUILD_HEARTBEAT_SECONDS):
                 try:
-                    IndexRebuildRequest.objects.filter(pk=request_id).update(heartbeat_at=timezone.now())
+                    touch()
                 except DatabaseError:
-                    logger.warning("Could not touch index rebuild request %s", request_id, exc_info=True)
+                    logger.warning("Could not touch %s", name, exc_info=True)
         finally:
             connection.close()  # this thread's own connection
 
-    thread = threading.Thread(target=beat, name=f"index-rebuild-{request_id}-heartbeat", daemon=True)
+    thread = threading.Thread(target=beat, name=f"{name}-heartbeat", daemon=True)
     thread.start()
     try:
         yield
@@ -252,12 +255,53 @@ def _heartbeat(request_id: int) -> Iterator[None]:
         thread.join()
 
 
+class SyncInProgress(Exception):
+    """Another process is syncing the index and there is no version to serve meanwhile."""
+
+
+@contextmanager
+def _sync_lease() -> Iterator[bool]:
+    """Whether this process may sync now: one sync at a time across every worker, so a second one
+    never takes the core a patch needs (it would only repeat the work). The lease lapses
+    SYNC_LEASE after its holder stops renewing it (a killed worker)."""
+    now = timezone.now()
+    ActiveIndex.objects.get_or_create(pk=1)
+    lease = ActiveIndex.objects.filter(pk=1)
+    held = bool(
+        lease.filter(Q(sync_lease_until=None) | Q(sync_lease_until__lt=now)).update(
+            sync_lease_until=now + SYNC_LEASE
+        )
+    )
+    if not held:
+        yield False
+        return
+    try:
+        with _heartbeat(lambda: lease.update(sync_lease_until=timezone.now() + SYNC_LEASE), "index-sync"):
+            yield True
+    finally:
+        lease.update(sync_lease_until=None)
+
+
 def index_sync() -> IndexVersion:
-    """Bring the served index up to date with the library, re-encoding only what changed.
+    """Bring the served index up to date with the library, re-encoding only what changed; while
+    another process syncs, leave it to that one (and the next: the patches it did not read are
+    carried over onto its version) and return the active version.
 
     Starts from the active version; with none (or an unreadable one) it rebuilds in full. If
     another writer activates a version meanwhile, the sync starts again from that one.
+    Raises SyncInProgress when another process syncs and no version is active yet.
     """
+    with _sync_lease() as held:
+        if held:
+            return _index_sync()
+    version = active_version()
+    if version is None:
+        raise SyncInProgress("Another process is building the first index version.")
+    logger.info("Another process is syncing the index; leaving the changes to it")
+    return version
+
+
+def _index_sync() -> IndexVersion:
     for _ in range(_ACTIVATION_ATTEMPTS):
         started = time.perf_counter()
         base = active_version()
@@ -351,7 +395,9 @@ def _save_and_activate(
     embedder = get_embedder()
     vectors, ids = index.vectors()
     labels = np.array([snapshot.issues[int(vector)] for vector in ids], dtype=np.int64)
+    took = {"prepared": time.perf_counter() - started}  # library read, encoded, indexed
     head = head_fit(vectors, labels) if len(ids) else None
+    took["head"] = time.perf_counter() - started - sum(took.values())
     calibration = _calibration_for(
         vectors,
         ids,
@@ -361,6 +407,7 @@ def _save_and_activate(
         texts=snapshot.texts,
         embedder=embedder,
     )
+    took["calibration"] = time.perf_counter() - started - sum(took.values())
     name = store.new_version()
     meta = store.write(
         name,
@@ -402,7 +449,15 @@ def _save_and_activate(
         pointer.version = version
         pointer.save()
     transaction.on_commit(index_versions_prune)
-    logger.info("Index %s active: %s vectors (+%s -%s)", name, meta["count"], added, removed)
+    took["written"] = time.perf_counter() - started - sum(took.values())
+    logger.info(
+        "Index %s active: %s vectors (+%s -%s); %s",
+        name,
+        meta["count"],
+        added,
+        removed,
+        ", ".join(f"{step} {seconds:.1f} s" for step, seconds in took.items()),
+    )
     return version
 
 

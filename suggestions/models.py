@@ -176,6 +176,8 @@ class ActiveIndex(models.Model):
     # The newest IndexPatch applied on top of ``version`` (0: none): serving processes read both
     # in one query and apply the patches they have not applied yet.
     patch_id = models.PositiveBigIntegerField(default=0)
+    # Until when a process holds the right to sync (suggestions.indexing): one at a time.
+    sync_lease_until = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

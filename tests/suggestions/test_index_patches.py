@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from kb import services
 from suggestions import serving
-from suggestions.indexing import active_version, index_rebuild, index_sync
+from suggestions.indexing import SyncInProgress, active_version, index_rebuild, index_sync
 from suggestions.models import ActiveIndex, IndexPatch, IndexVersion
 from suggestions.patching import index_patch
 from suggestions.services import Mention, suggestions_for
@@ -141,3 +144,24 @@ def test_a_patch_on_a_version_no_longer_active_is_worked_out_against_the_new_one
 
     assert index_patch([example.issue_id]) is None
     assert active_version() == rebuilt
+
+
+def test_a_sync_leaves_the_work_to_another_one_running_and_takes_over_a_lapsed_lease(library):
+    example = library.issues["cancelled-flight"].examples.first()
+    services.example_update(example=example, text=NEW_PHRASING)
+    ActiveIndex.objects.update(sync_lease_until=timezone.now() + timedelta(seconds=20))
+
+    assert index_sync() == library.version  # another worker is at it
+
+    ActiveIndex.objects.update(sync_lease_until=timezone.now() - timedelta(seconds=1))
+    version = index_sync()
+
+    assert version != library.version and version.added == 1
+    assert ActiveIndex.objects.get().sync_lease_until is None
+
+
+def test_with_no_version_yet_a_sync_behind_another_one_says_so_for_its_task_to_retry(library):
+    ActiveIndex.objects.update(version=None, sync_lease_until=timezone.now() + timedelta(seconds=20))
+
+    with pytest.raises(SyncInProgress):
+        index_sync()
