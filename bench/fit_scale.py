@@ -8,10 +8,11 @@ Synthetic libraries: n unit phrasings of dimension 384 in issues of ``issue size
 each (bench.scale's vectors: NOISE-spread around each issue's centre, the centres in families of
 close ones), and mentions near random phrasings, perturbed further. Each fit (the issue head,
 ``head_fit``; the calibration replay, ``calibration_fit``) runs in a process of its own, so its
-peak resident memory (``ru_maxrss``, the library included) is its own, next to the memory the
-library alone holds. ``exact`` forces the fits of small libraries (a logistic-regression head,
-every phrasing replayed in one similarity matrix) at any size; ``engine`` is what
-suggestions.ranking chooses for that size. At 10k the head's top-1 on 2,000 mentions is reported for both.
+peak resident memory (``ru_maxrss``, the library and its making included) is its own, next to
+the memory the library alone holds; its CPU seconds say what a loaded machine hides. ``exact``
+forces the fits of small libraries (a logistic-regression head, every phrasing replayed in one
+similarity matrix) at any size; ``engine`` is what suggestions.ranking chooses for that size.
+The head's top-1 on 2,000 mentions is reported for both.
 
 ``--banking77`` asks BANKING77's test messages of two throwaway Carelines (bench.run.Sandbox):
 the full library, and one lacking 10 categories (their messages must be abstained), each with
@@ -72,6 +73,11 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one_fit(fit: str, n: int, issue_size: int, way: str) -> dict[str, Any]:
     """Run one fit in this process and return its figures (what ``--one`` prints)."""
     from suggestions import ranking
@@ -79,10 +85,10 @@ def one_fit(fit: str, n: int, issue_size: int, way: str) -> dict[str, Any]:
     vectors, labels, mentions, truth = labelled_library(n, issue_size)
     library_mb = peak_mb()
     exact = {"exact_cells": sys.maxsize} if way == "exact" else {}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     if fit == "head":
         head = ranking.head_fit(vectors, labels, **exact)
-        took, peak = time.perf_counter() - started, peak_mb()
+        took, cpu, peak = time.perf_counter() - started, cpu_seconds() - cpu, peak_mb()
         predicted = np.concatenate(
             [np.argmax(head.probability_rows(part), axis=1) for part in np.array_split(mentions, 20)]
         )
@@ -92,7 +98,7 @@ def one_fit(fit: str, n: int, issue_size: int, way: str) -> dict[str, Any]:
         if way == "exact":
             ranking.DENSE_REPLAY_CELLS = sys.maxsize  # the one similarity matrix of old
         calibration = ranking.calibration_fit(vectors, labels, np.ones(n, dtype=bool), **replay)
-        took, peak = time.perf_counter() - started, peak_mb()
+        took, cpu, peak = time.perf_counter() - started, cpu_seconds() - cpu, peak_mb()
         quality = {"calibration": calibration.as_dict() if calibration else None}
     return {
         "fit": fit,
@@ -100,6 +106,7 @@ def one_fit(fit: str, n: int, issue_size: int, way: str) -> dict[str, Any]:
         "issues": int(labels.max()) + 1,
         "way": way,
         "seconds": round(took, 1),
+        "cpu_seconds": round(cpu, 1),  # both cores: about twice the seconds on an idle machine
         "library_mb": round(library_mb),
         "peak_mb": round(peak),
         **quality,
