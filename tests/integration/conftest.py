@@ -54,6 +54,8 @@ class Worker:
             "DATABASE_URL": _database_url(),
             "CARELINE_INDEX_DIR": str(settings.CARELINE_INDEX_DIR),
             "HF_HUB_OFFLINE": "1",
+            # The sync that refits the ranking after an edit's patch: soon, for tests to see it.
+            "CARELINE_INDEX_COMPACT_SECONDS": "2",
             **self.env,
         }
         with open(self.log, "a") as log:

@@ -9,9 +9,10 @@ import pytest
 
 from kb import services
 from suggestions.indexing import active_version, index_rebuild
+from suggestions.models import ActiveIndex
 from suggestions.selectors import index_status
 from suggestions.serving import holder
-from tests.integration.conftest import wait_for
+from tests.integration.conftest import Worker, wait_for
 
 CANCELLED = "my flight got cancelled and nobody at the gate can rebook me"
 NEW_PHRASING = "the pilot said the aircraft smells of burnt toast and we all had to get off"
@@ -59,6 +60,26 @@ def test_edited_example_is_suggested_after_the_worker_indexes_it(library, worker
     assert answer.status_code == 200, answer.content
     answered = wait_for(lambda: suggested(api, NEW_PHRASING)[:1] == ["lost-bag-reply"], timeout=30)
     print(f"edited example answered {answered - saved:.2f} s after the save committed")
+
+
+def test_an_edit_is_served_by_a_patch_long_before_the_worker_refits_the_ranking(
+    library, real_services, tmp_path, api
+):
+    worker = Worker(tmp_path / "patching-worker.log", env={"CARELINE_INDEX_COMPACT_SECONDS": "600"})
+    worker.start()
+    try:
+        wait_for(lambda: index_status()["fresh"], timeout=60)
+        before = active_version().version
+        example = library["lost-bag"].issue.examples.first()
+        saved = time.monotonic()
+        answer = api.patch(f"/api/v1/examples/{example.pk}/", {"text": NEW_PHRASING}, format="json")
+        assert answer.status_code == 200, answer.content
+        answered = wait_for(lambda: suggested(api, NEW_PHRASING)[:1] == ["lost-bag-reply"], timeout=30)
+        assert active_version().version == before  # the patch alone serves it
+        assert ActiveIndex.objects.get().patch_id > 0
+        print(f"patched example answered {answered - saved:.2f} s after the save committed")
+    finally:
+        worker.stop()
 
 
 def test_retired_response_is_never_suggested_while_the_worker_is_down_and_index_catches_up(
