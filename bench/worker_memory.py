@@ -24,7 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.fuzz.run_schemathesis import BIN, ROOT, SAMPLE_LIBRARY, free_port, manage, wait_until_up
+from tests.fuzz.run_schemathesis import BIN, ROOT, free_port, sample_careline, wait_until_up
 
 MIB = 1024
 FIELDS = ("Rss", "Pss", "Private_Clean", "Private_Dirty")
@@ -117,17 +117,7 @@ def main() -> None:
         "CARELINE_SUGGESTION_RATE": "1000000/min",
         "CARELINE_API_RATE": "1000000/min",
     }
-    manage(env, "migrate", "--noinput")
-    manage(env, "import_library", str(SAMPLE_LIBRARY))
-    manage(env, "rebuild_index")
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User; "
-        "User.objects.create_superuser('m', 'm@example.com', 'unused-password')",
-    )
-    token = max(manage(env, "drf_create_token", "m").split(), key=len)
+    token = sample_careline(env, "memory")
     runs = [
         measure(env, work, token, n, mode == "preload") for mode in options.modes for n in options.workers
     ]

@@ -191,9 +191,13 @@ class IndexStore:
         return self._read_meta(version)
 
     def versions(self) -> list[str]:
-        """Return the complete versions (those with meta.json), oldest first."""
+        """Return the complete versions (those with meta.json), oldest first; raises
+        IndexUnavailable when the storage cannot be listed (a remote one unreachable)."""
         storage = self.storage
-        return [d for d in _version_dirs(storage) if storage.exists(f"{d}/{META_FILE}")]
+        try:
+            return [d for d in _version_dirs(storage) if storage.exists(f"{d}/{META_FILE}")]
+        except Exception as exc:  # the storage's own errors: OSError, botocore's, ...
+            raise IndexUnavailable(f"cannot list the index versions ({exc})") from None
 
     def delete_version(self, version: str) -> None:
         """Delete ``version`` and everything in it; a missing version is ignored."""

@@ -42,6 +42,23 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def sample_careline(env: dict[str, str], username: str) -> str:
+    """Migrate the database ``env`` names, import the sample library, build its index, and make
+    a superuser ``username``; return a new API token of theirs."""
+    manage(env, "migrate", "--noinput")
+    manage(env, "import_library", str(SAMPLE_LIBRARY))
+    manage(env, "rebuild_index")
+    manage(
+        env,
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_superuser({username!r}, 'fuzz@example.com', 'fuzz-password-not-used')",
+    )
+    # The contract's command: it prints a new token; the token is its longest word.
+    return max(manage(env, "drf_create_token", username).split(), key=len)
+
+
 def wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -80,18 +97,7 @@ def main() -> int:
     # the library in-process (the suite covers the index tasks); the index is built once below.
     env["CELERY_BROKER_URL"] = "memory://localhost/"
 
-    manage(env, "migrate", "--noinput")
-    manage(env, "import_library", str(SAMPLE_LIBRARY))
-    manage(env, "rebuild_index")
-    manage(
-        env,
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User; "
-        "User.objects.create_superuser('fuzz', 'fuzz@example.com', 'fuzz-password-not-used')",
-    )
-    # The contract's command: it prints a new token; the token is its longest word.
-    token = max(manage(env, "drf_create_token", "fuzz").split(), key=len)
+    token = sample_careline(env, "fuzz")
     print(f"set up in {time.monotonic() - started:.0f} s (database and index in {work})", flush=True)
 
     returncode = 1

@@ -219,3 +219,21 @@ def test_the_storage_setting_names_a_bucket_and_refuses_nonsense(monkeypatch):
         monkeypatch.setenv("CARELINE_INDEX_STORAGE", nonsense)
         with pytest.raises(ImproperlyConfigured, match="CARELINE_INDEX_STORAGE"):
             envstorage("CARELINE_INDEX_STORAGE", "")
+
+
+class UnreachableStorage(InMemoryStorage):
+    """A remote store that has gone away: every call fails as a client library's would."""
+
+    def _open(self, name, mode="rb"):
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+    def listdir(self, path):
+        raise ConnectionError("Could not connect to the endpoint URL")
+
+
+def test_an_unreachable_remote_storage_makes_versions_unavailable_not_an_error(tmp_path):
+    store = IndexStore(UnreachableStorage(), cache_dir=tmp_path / "web")
+    with pytest.raises(IndexUnavailable, match="cannot fetch meta"):
+        store.read("v1", expected_model=MODEL)
+    with pytest.raises(IndexUnavailable, match="cannot list the index versions"):
+        store.versions()
