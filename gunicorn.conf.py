@@ -53,6 +53,8 @@ def post_worker_init(worker: Any) -> None:
         mention_encoder().encode(["warming up"])
     except IndexUnavailable as exc:  # served once an index exists; readyz says so meanwhile
         logger.warning("No index to warm up: %s", exc)
+    except Exception:  # the first request meets it again, and answers for it; the worker lives
+        logger.exception("Warming up failed")
     if request_log_start():
         logger.info("Request log written off the response path")
     connections.close_all()  # the requests' threads open their own
