@@ -67,19 +67,30 @@ def test_a_call_alone_is_encoded_at_once_and_alone():
     np.testing.assert_array_equal(vectors, FakeEmbedder().encode(["my bag is lost", "and my flight"]))
 
 
+def encode_while_busy(
+    inner: GatedEmbedder, batching: BatchingEmbedder, first: list[str], waiting: list[list[str]]
+) -> dict:
+    """Encode ``first``, and while the encoder is busy with it queue each of ``waiting`` in turn;
+    then let the encoder go on. Each call's result (or error), by its texts."""
+    inner.gate.clear()
+    results: dict = {}
+    threads = [encode_in_thread(batching, first, results)]
+    assert inner.entered.wait(10)
+    for count, texts in enumerate(waiting, start=1):  # one by one: the queue keeps their order
+        threads.append(encode_in_thread(batching, texts, results))
+        wait_until_queued(batching, count)
+    inner.gate.set()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
 def test_calls_arriving_while_the_encoder_is_busy_go_as_one_batch_each_with_its_own_rows():
     inner = GatedEmbedder()
     batching = BatchingEmbedder(inner)
-    inner.gate.clear()
-    results: dict = {}
-    first = encode_in_thread(batching, ["first mention"], results)
-    assert inner.entered.wait(10)
     waiting = [["bag lost"], ["flight cancelled", "and no hotel"], ["refund please"]]
-    threads = [encode_in_thread(batching, texts, results) for texts in waiting]
-    wait_until_queued(batching, len(waiting))
-    inner.gate.set()
-    for thread in [first, *threads]:
-        thread.join(10)
+
+    results = encode_while_busy(inner, batching, ["first mention"], waiting)
 
     assert inner.calls == [
         ["first mention"],
@@ -93,18 +104,9 @@ def test_calls_arriving_while_the_encoder_is_busy_go_as_one_batch_each_with_its_
 def test_a_batch_holds_at_most_its_limit_of_texts_and_the_rest_follow():
     inner = GatedEmbedder()
     batching = BatchingEmbedder(inner, max_batch_texts=3)
-    inner.gate.clear()
-    results: dict = {}
-    first = encode_in_thread(batching, ["first"], results)
-    assert inner.entered.wait(10)
     waiting = [[f"mention {number}", f"topic {number}"] for number in range(3)]
-    threads = []
-    for count, texts in enumerate(waiting, start=1):  # one by one: the queue keeps their order
-        threads.append(encode_in_thread(batching, texts, results))
-        wait_until_queued(batching, count)
-    inner.gate.set()
-    for thread in [first, *threads]:
-        thread.join(10)
+
+    results = encode_while_busy(inner, batching, ["first"], waiting)
 
     assert [len(call) for call in inner.calls] == [1, 2, 2, 2]
     for texts in waiting:
@@ -114,18 +116,12 @@ def test_a_batch_holds_at_most_its_limit_of_texts_and_the_rest_follow():
 def test_a_failed_batch_fails_each_of_its_calls_and_the_next_call_is_encoded():
     inner = GatedEmbedder()
     batching = BatchingEmbedder(inner)
-    inner.gate.clear()
-    results: dict = {}
-    first = encode_in_thread(batching, ["first"], results)
-    assert inner.entered.wait(10)
     inner.fail_with = RuntimeError("model broke")
-    threads = [encode_in_thread(batching, [text], results) for text in ("second", "third")]
-    wait_until_queued(batching, 2)
-    inner.gate.set()
-    for thread in [first, *threads]:
-        thread.join(10)
+
+    results = encode_while_busy(inner, batching, ["first"], [["second"], ["third"]])
 
     assert all(isinstance(results[(text,)], RuntimeError) for text in ("first", "second", "third"))
+    assert len(inner.calls) == 2
     inner.fail_with = None
     np.testing.assert_array_equal(batching.encode(["fourth"]), FakeEmbedder().encode(["fourth"]))
 
