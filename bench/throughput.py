@@ -119,7 +119,9 @@ def client(
         error: str | None = None
         try:
             if connection is None:
-                connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=60)
+                connection = http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port or 80, timeout=60
+                )
             connection.request("POST", "/api/v1/suggestions/", body=body, headers=headers)
             answer = connection.getresponse()
             payload = answer.read()

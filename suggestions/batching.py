@@ -77,7 +77,8 @@ class BatchingEmbedder:
         """Encode what is queued (up to the batch limit, first come first), hand each call its
         rows, then pass the lead to the first call still queued, or leave the encoder idle."""
         with self._lock:
-            batch, count = [], 0
+            batch: list[_Call] = []
+            count = 0
             while self._queued and (not batch or count + len(self._queued[0].texts) <= self._max):
                 call = self._queued.pop(0)
                 batch.append(call)
