@@ -29,6 +29,7 @@ from suggestions.embedder import Embedder, configured_model_name, get_embedder
 from suggestions.entries import ENTRIES_FILE, VectorEntries, text_hash
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.models import ActiveIndex, IndexPatch, IndexRebuildRequest, IndexVersion
+from suggestions.progress import SILENT, Progress, RequestProgress
 from suggestions.ranking import calibration_fit, head_fit
 from suggestions.text import normalize_mention
 from suggestions.vector_index import VectorIndex
@@ -49,6 +50,8 @@ REBUILD_HEARTBEAT_SECONDS = 5.0
 REBUILD_LOST_AFTER = timedelta(seconds=30)
 REBUILD_QUEUE_GRACE = timedelta(minutes=2)
 REBUILD_MAX_ATTEMPTS = 5
+# Texts encoded per call while someone watches a rebuild: the count moves every this many.
+PROGRESS_BATCH = 256
 # A sync renews its lease every REBUILD_HEARTBEAT_SECONDS; one not renewed for this long is over.
 SYNC_LEASE = timedelta(seconds=30)
 
@@ -124,14 +127,24 @@ def version_entries(version: str) -> tuple[VectorEntries, dict[int, int | None]]
     return entries, {int(issue): brand for issue, brand in (meta.get("issue_brands") or {}).items()}
 
 
-def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
-    """Embed the whole searchable library into a new version and make it the one served."""
+def index_rebuild(*, show_progress: bool = False, progress: Progress | None = None) -> IndexVersion:
+    """Embed the whole searchable library into a new version and make it the one served.
+    ``progress`` hears of each step as it starts, and counts the texts encoded."""
     started = time.perf_counter()
     mark = _patch_mark()
+    steps = progress or SILENT
+    steps.step("reading the library")
     snapshot = library_snapshot()
+    steps.step("loading the model")
     embedder = get_embedder()
     ids = np.fromiter(snapshot.texts, dtype=np.int64, count=len(snapshot.texts))
-    vectors = embedder.encode(list(snapshot.texts.values()), show_progress=show_progress)
+    texts = list(snapshot.texts.values())
+    steps.step(f"encoding {len(texts)} texts", total=len(texts))
+    if progress is None:
+        vectors = embedder.encode(texts, show_progress=show_progress)
+    else:
+        vectors = _encode_counted(embedder, texts, progress)
+    steps.step("building the index")
     index = VectorIndex(embedder.dimension)
     index.index(vectors, ids)
     version = _save_and_activate(
@@ -143,9 +156,19 @@ def index_rebuild(*, show_progress: bool = False) -> IndexVersion:
         removed=0,
         started=started,
         patch_mark=mark,
+        progress=steps,
     )
     assert version is not None  # a full rebuild never yields to a concurrent writer
+    steps.finish()
     return version
+
+
+def _encode_counted(embedder: Embedder, texts: list[str], progress: Progress) -> np.ndarray:
+    parts = []
+    for at in range(0, len(texts), PROGRESS_BATCH):
+        parts.append(embedder.encode(texts[at : at + PROGRESS_BATCH]))
+        progress.advance(len(parts[-1]))
+    return np.vstack(parts) if parts else np.empty((0, embedder.dimension), dtype=np.float32)
 
 
 def index_rebuild_request(*, requested_by: Any = None) -> IndexRebuildRequest:
@@ -189,7 +212,7 @@ def index_rebuild_requested(*, request_id: int, worker: str) -> IndexVersion | N
     try:
         touch = IndexRebuildRequest.objects.filter(pk=request_id)
         with _heartbeat(lambda: touch.update(heartbeat_at=timezone.now()), f"index-rebuild-{request_id}"):
-            version = index_rebuild()
+            version = index_rebuild(progress=RequestProgress(request_id))
     except BaseException:
         _rebuild_requests_release([request_id])  # the task's retry starts it again at once
         raise
@@ -282,7 +305,7 @@ def _sync_lease() -> Iterator[bool]:
         lease.update(sync_lease_until=None)
 
 
-def index_sync() -> IndexVersion:
+def index_sync(*, progress: Progress | None = None) -> IndexVersion:
     """Bring the served index up to date with the library, re-encoding only what changed; while
     another process syncs, leave it to that one (and the next: the patches it did not read are
     carried over onto its version) and return the active version.
@@ -290,10 +313,13 @@ def index_sync() -> IndexVersion:
     Starts from the active version; with none (or an unreadable one) it rebuilds in full. If
     another writer activates a version meanwhile, the sync starts again from that one.
     Raises SyncInProgress when another process syncs and no version is active yet.
+    ``progress`` hears of each step, as index_rebuild's does.
     """
     with _sync_lease() as held:
         if held:
-            return _index_sync()
+            version = _index_sync(progress or SILENT)
+            (progress or SILENT).finish()
+            return version
     version = active_version()
     if version is None:
         raise SyncInProgress("Another process is building the first index version.")
@@ -301,12 +327,12 @@ def index_sync() -> IndexVersion:
     return version
 
 
-def _index_sync() -> IndexVersion:
+def _index_sync(progress: Progress) -> IndexVersion:
     for _ in range(_ACTIVATION_ATTEMPTS):
         started = time.perf_counter()
         base = active_version()
         if base is None:
-            return index_rebuild()
+            return index_rebuild(progress=progress)
         try:
             # Read even when nothing changed: an unreadable version, or one built by another
             # model, must be rebuilt rather than reported as up to date.
@@ -316,8 +342,9 @@ def _index_sync() -> IndexVersion:
             store.read_attachment(base.version, HEAD_FILE, meta)
         except IndexUnavailable as exc:
             logger.warning("Active index %s unusable (%s); rebuilding in full", base.version, exc)
-            return index_rebuild()
+            return index_rebuild(progress=progress)
         mark = _patch_mark()
+        progress.step("reading the library")
         snapshot = library_snapshot()
         if snapshot.digest == base.library_digest:
             return base
@@ -326,6 +353,7 @@ def _index_sync() -> IndexVersion:
         fresh = [int(key) for key, digest in snapshot.hashes.items() if indexed.get(key) != digest]
         # With no text changed, an example moved issue or an issue moved brand: the ranking
         # still has to learn it, so a new version is written all the same.
+        progress.step(f"encoding {len(fresh)} changed texts")
         if stale:
             index.delete(np.array(stale, dtype=np.int64))
         if fresh:
@@ -340,6 +368,7 @@ def _index_sync() -> IndexVersion:
             started=started,
             calibration_base=meta,
             patch_mark=mark,
+            progress=progress,
         )
         if version is not None:
             return version
@@ -383,6 +412,7 @@ def _save_and_activate(
     started: float,
     calibration_base: dict[str, Any] | None = None,
     patch_mark: int = 0,
+    progress: Progress = SILENT,
 ) -> IndexVersion | None:
     """Fit the ranking on the index, write the version's files, then point every process at it;
     None if `base` is no longer the active version (the caller starts again).
@@ -396,8 +426,10 @@ def _save_and_activate(
     vectors, ids = index.vectors()
     labels = np.array([snapshot.issues[int(vector)] for vector in ids], dtype=np.int64)
     took = {"prepared": time.perf_counter() - started}  # library read, encoded, indexed
+    progress.step("fitting the ranking")
     head = head_fit(vectors, labels) if len(ids) else None
     took["head"] = time.perf_counter() - started - sum(took.values())
+    progress.step("calibrating")
     calibration = _calibration_for(
         vectors,
         ids,
@@ -406,8 +438,10 @@ def _save_and_activate(
         changed=added + removed,
         texts=snapshot.texts,
         embedder=embedder,
+        progress=progress,
     )
     took["calibration"] = time.perf_counter() - started - sum(took.values())
+    progress.step("writing")
     name = store.new_version()
     meta = store.write(
         name,
@@ -470,6 +504,7 @@ def _calibration_for(
     changed: int,
     texts: dict[int, str],
     embedder: Embedder,
+    progress: Progress = SILENT,
 ) -> dict[str, Any] | None:
     """The calibration to save with a version: the base's while it is fresh enough (refitting
     replays the library several times over), else a new fit; None when it cannot be fitted.
@@ -486,10 +521,15 @@ def _calibration_for(
         labels,
         queryable,
         texts=[texts[int(vector)] for vector in ids],
-        encode=lambda batch: embedder.encode([normalize_mention(text) for text in batch]),
+        encode=lambda batch: _counted(embedder.encode([normalize_mention(text) for text in batch]), progress),
         perturbed=settings.CARELINE_CALIBRATION_PERTURBED,
     )
     return {**calibration.as_dict(), "changes_since": 0} if calibration is not None else None
+
+
+def _counted(vectors: np.ndarray, progress: Progress) -> np.ndarray:
+    progress.advance(len(vectors))
+    return vectors
 
 
 def index_versions_prune() -> list[str]:

@@ -228,6 +228,11 @@ class IndexRebuildRequest(models.Model):
     version = models.ForeignKey(
         IndexVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    progress = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='How far the rebuild got: {"step", "done", "total", "steps": [{"name", "seconds"}]}.',
+    )
 
     class Meta:
         ordering = ["-requested_at", "-id"]
