@@ -6,20 +6,33 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from kb.admin.base import ServedBrandsOnly
 from kb.admin.examples import ExampleAdmin
+from kb.admin.responses import HTMX
 from kb.channels import Channel
 from kb.models import Brand, Example
+from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
-from suggestions.models import ExampleProposal, Feedback, IndexVersion, ProposedExample, SuggestionRequest
+from suggestions.models import (
+    ExampleProposal,
+    Feedback,
+    IndexRebuildRequest,
+    IndexVersion,
+    ProposedExample,
+    SuggestionRequest,
+)
 from suggestions.privacy import personal_data_redact
+from suggestions.progress import progress_describe
 from suggestions.services import Mention, suggestions_for
+from suggestions.tasks import index_rebuild_queue
 
 
 class TryMentionForm(forms.Form):
@@ -116,6 +129,67 @@ class SuggestionRequestAdmin(ServedBrandsOnly, ReadOnlyAdmin):
 class IndexVersionAdmin(ReadOnlyAdmin):
     list_display = ["version", "kind", "model", "count", "added", "removed", "took_ms", "activated_at"]
     list_filter = ["kind"]
+
+
+@admin.register(IndexRebuildRequest)
+class IndexRebuildRequestAdmin(ReadOnlyAdmin):
+    """Full rebuilds asked for, a button to ask for one, and how far the newest got: that part
+    refreshes itself (htmx) while the rebuild waits or runs."""
+
+    list_display = ["requested_at", "requested_by", "status", "progress_line", "attempts", "version"]
+    list_select_related = ["requested_by", "version"]
+    change_list_template = "admin/suggestions/indexrebuildrequest/change_list.html"
+    refresh_seconds = 1
+
+    class Media:
+        js = [HTMX]
+
+    @admin.display(description="progress")
+    def progress_line(self, rebuild: IndexRebuildRequest) -> str:
+        return progress_describe(rebuild.progress or {})
+
+    def get_urls(self) -> list[URLPattern]:
+        rebuild = self.admin_site.admin_view(self.rebuild_view)
+        progress = self.admin_site.admin_view(self.progress_view)
+        return [
+            path("rebuild/", rebuild, name="suggestions_indexrebuildrequest_rebuild"),
+            path("progress/", progress, name="suggestions_indexrebuildrequest_progress"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {**(extra_context or {}), **self._progress_context(request)})
+
+    def rebuild_view(self, request: HttpRequest) -> HttpResponse:
+        """Ask for a full rebuild, as POST /api/v1/index/rebuild/ does, and come back to the list."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not request.user.has_perm("suggestions.rebuild_index"):
+            raise PermissionDenied
+        rebuild, _ = index_rebuild_queue(requested_by=request.user)
+        rebuild.refresh_from_db()
+        messages.success(request, f"Rebuild #{rebuild.pk} is {rebuild.status}.")
+        return redirect("admin:suggestions_indexrebuildrequest_changelist")
+
+    def progress_view(self, request: HttpRequest) -> HttpResponse:
+        """The progress part of the list, for htmx to swap in."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(
+            request, "admin/suggestions/indexrebuildrequest/_progress.html", self._progress_context(request)
+        )
+
+    def _progress_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            "rebuild": selectors.rebuild_status(),
+            "can_rebuild": request.user.has_perm("suggestions.rebuild_index"),
+            "refresh_seconds": self.refresh_seconds,
+        }
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("suggestions.rebuild_index") or super().has_view_permission(request, obj)
 
 
 class ProposalInline(admin.TabularInline):

@@ -26,12 +26,11 @@ from kb.models import Response
 from kb.selectors import served_rows
 from suggestions import selectors
 from suggestions.index_store import IndexUnavailable
-from suggestions.indexing import index_rebuild_request
 from suggestions.models import Feedback, SuggestionRequest
 from suggestions.request_log import wait_written
 from suggestions.services import Mention, feedback_give, suggestion_create
 from suggestions.serving import served_status
-from suggestions.tasks import index_rebuild_task
+from suggestions.tasks import index_rebuild_queue
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +270,9 @@ class IndexApi(APIView):
     def get(self, request: Request) -> ApiResponse:
         # "serving": what this process answers from, which differs from the active version
         # while that one cannot be read.
-        return ApiResponse({**selectors.index_status(), "serving": served_status()})
+        return ApiResponse(
+            {**selectors.index_status(), "serving": served_status(), "rebuild": selectors.rebuild_status()}
+        )
 
 
 class CanRebuildIndex(permissions.BasePermission):
@@ -286,13 +287,8 @@ class IndexRebuildApi(APIView):
 
     @extend_schema(request=None, responses={202: dict})
     def post(self, request: Request) -> ApiResponse:
-        # Recorded first: a message lost on the way, or with a worker killed running it, is
-        # queued again by the worker's sweep.
-        rebuild = index_rebuild_request(requested_by=request.user)
-        try:
-            result = index_rebuild_task.delay(rebuild.pk)
-        except Exception:
-            logger.exception("Could not queue index rebuild request %s; the sweep will", rebuild.pk)
+        rebuild, result = index_rebuild_queue(requested_by=request.user)
+        if result is None:
             return ApiResponse({"status": "queued", "request": rebuild.pk}, status=status.HTTP_202_ACCEPTED)
         return ApiResponse(
             {

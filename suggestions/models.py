@@ -240,6 +240,11 @@ class IndexRebuildRequest(models.Model):
     def __str__(self) -> str:
         return f"rebuild #{self.pk} ({'done' if self.finished_at else 'pending'})"
 
+    @property
+    def status(self) -> str:
+        """done, running (a worker started it) or queued."""
+        return "done" if self.finished_at else "running" if self.started_at else "queued"
+
 
 class Recalibration(models.Model):
     """A monotone correction of the engine's confidence learned from agents' verdicts on top

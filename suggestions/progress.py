@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TextIO
 
 from django.db import DatabaseError
@@ -151,3 +151,11 @@ class _Silent:
 
 
 SILENT: Progress = _Silent()
+
+
+def progress_describe(state: Mapping[str, Any]) -> str:
+    """One line for a person: the step running and its count, else the steps taken and their times."""
+    if state.get("step"):
+        done, total = state.get("done", 0), state.get("total")
+        return state["step"] + (f": {done} of {total}" if total else f": {done}" if done else "")
+    return ", ".join(f"{step['name']} {step['seconds']:.1f} s" for step in state.get("steps") or []) or "—"

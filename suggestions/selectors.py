@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from suggestions.indexing import active_version, library_snapshot
-from suggestions.models import IndexVersion
+from suggestions.models import IndexRebuildRequest, IndexVersion
 
 
 def index_status() -> dict[str, Any]:
@@ -32,4 +32,22 @@ def index_status() -> dict[str, Any]:
             }
             for item in recent
         ],
+    }
+
+
+def rebuild_status() -> dict[str, Any] | None:
+    """The newest rebuild request: whether it waits, runs or is done, and how far it got."""
+    request = IndexRebuildRequest.objects.select_related("version").first()
+    if request is None:
+        return None
+    progress = request.progress or {}
+    return {
+        "request": request.pk,
+        "status": request.status,
+        "requested_at": request.requested_at,
+        "step": progress.get("step"),
+        "done": progress.get("done", 0),
+        "total": progress.get("total"),
+        "steps": progress.get("steps", []),
+        "version": request.version.version if request.version else None,
     }

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from celery import Task, shared_task
+from celery.result import AsyncResult
 from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.core.cache import cache
@@ -15,11 +16,13 @@ from django.core.cache import cache
 from suggestions.embedder import get_embedder
 from suggestions.indexing import (
     index_rebuild,
+    index_rebuild_request,
     index_rebuild_requested,
     index_rebuild_requests_lost,
     index_sync,
     index_versions_prune,
 )
+from suggestions.models import IndexRebuildRequest
 from suggestions.patching import index_patch
 from suggestions.recalibration import RecalibrationRefused, recalibration_fit
 
@@ -57,6 +60,19 @@ def index_rebuild_task(self: Task, request_id: int | None = None) -> str | None:
         return index_rebuild().version
     version = index_rebuild_requested(request_id=request_id, worker=self.request.hostname or "in-process")
     return version.version if version else None
+
+
+def index_rebuild_queue(*, requested_by: Any = None) -> tuple[IndexRebuildRequest, AsyncResult | None]:
+    """Record that a full rebuild is wanted and queue it (the API's and the admin's button): the
+    request, and the task's result, None when the broker could not take it (the sweep will)."""
+    # Recorded first: a message lost on the way, or with a worker killed running it, is queued
+    # again by the worker's sweep.
+    rebuild = index_rebuild_request(requested_by=requested_by)
+    try:
+        return rebuild, index_rebuild_task.delay(rebuild.pk)
+    except Exception:
+        logger.exception("Could not queue index rebuild request %s; the sweep will", rebuild.pk)
+        return rebuild, None
 
 
 @shared_task
