@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 # A request's row is written at most this often while a step counts (each step's start is
 # written at once: there are only a few).
 REQUEST_WRITE_SECONDS = 1.0
+# A build nobody watches but in its log counts there this often.
+LOG_COUNT_SECONDS = 5.0
 
 
 class Progress(Protocol):
@@ -101,6 +103,28 @@ class TerminalProgress(StepTimer):
         counted = f", {self.done} of {self.total}" if self.total else f", {self.done}" if self.done else ""
         self._out.write(f"  {name}: {seconds:.1f} s{counted}\n")
         self._out.flush()
+
+
+class LogProgress(StepTimer):
+    """Logs each step as it starts and how long it took, and the count at most every ``every``
+    seconds: a build run by a worker, or in-process by a library import (``make setup``)."""
+
+    def __init__(self, *, every: float = LOG_COUNT_SECONDS) -> None:
+        super().__init__()
+        self._every = every
+        self._logged = 0.0
+
+    def started(self, name: str, total: int | None) -> None:
+        self._logged = time.monotonic()
+        logger.info("Index build: %s...", name)
+
+    def advanced(self, count: int) -> None:
+        if self.total and time.monotonic() - self._logged >= self._every:
+            self._logged = time.monotonic()
+            logger.info("Index build: %s: %s of %s", self.current, self.done, self.total)
+
+    def ended(self, name: str, seconds: float) -> None:
+        logger.info("Index build: %s: %.1f s", name, seconds)
 
 
 class RequestProgress(StepTimer):

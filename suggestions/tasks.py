@@ -24,6 +24,7 @@ from suggestions.indexing import (
 )
 from suggestions.models import IndexRebuildRequest
 from suggestions.patching import index_patch
+from suggestions.progress import LogProgress
 from suggestions.recalibration import RecalibrationRefused, recalibration_fit
 
 logger = logging.getLogger(__name__)
@@ -50,14 +51,14 @@ def index_compaction_queue() -> None:
 @shared_task(autoretry_for=(Exception,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
 def index_sync_task() -> str:
     """Apply whatever changed in the library since the active index version."""
-    return index_sync().version
+    return index_sync(progress=LogProgress()).version
 
 
 @shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=5, max_retries=3)
 def index_rebuild_task(self: Task, request_id: int | None = None) -> str | None:
     """Rebuild in full; with ``request_id`` (an IndexRebuildRequest), that request, once."""
     if request_id is None:
-        return index_rebuild().version
+        return index_rebuild(progress=LogProgress()).version
     version = index_rebuild_requested(request_id=request_id, worker=self.request.hostname or "in-process")
     return version.version if version else None
 

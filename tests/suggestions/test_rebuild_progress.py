@@ -3,6 +3,7 @@ rebuild asked for in the admin or the API records its steps and counts on its re
 
 from __future__ import annotations
 
+import logging
 from io import StringIO
 
 from django.core.management import call_command
@@ -12,6 +13,7 @@ from kb import services
 from suggestions.indexing import index_rebuild_request, index_rebuild_requested, library_snapshot
 from suggestions.models import IndexRebuildRequest
 from suggestions.progress import RequestProgress
+from suggestions.tasks import index_sync_task
 
 STEPS = ["reading the library", "loading the model", "encoding", "building the index", "fitting the ranking"]
 
@@ -102,3 +104,14 @@ def test_the_index_api_shows_the_newest_rebuild_and_its_steps(library, editor_cl
     assert status["rebuild"]["status"] == "done"
     assert status["rebuild"]["version"] == status["version"]
     assert "fitting the ranking" in [step["name"] for step in status["rebuild"]["steps"]]
+
+
+def test_a_first_build_run_as_a_task_logs_its_steps(unindexed_library, caplog):
+    caplog.set_level(logging.INFO, logger="suggestions.progress")
+
+    index_sync_task.delay()  # as a library import queues it: in-process here, as under make setup
+
+    logged = [record.getMessage() for record in caplog.records if record.name == "suggestions.progress"]
+    assert "Index build: fitting the ranking..." in logged
+    assert "Index build: calibrating..." in logged
+    assert any(line.startswith("Index build: encoding ") and line.endswith(" s") for line in logged)
