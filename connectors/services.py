@@ -306,6 +306,8 @@ def _tweet_receive(connection: XConnection, tweet: Tweet) -> int:
             author_handle=f"@{tweet.author_username}" if tweet.author_username else "",
             author_name=tweet.author_name[:200],
             received_at=min(tweet.created_at, now) if tweet.created_at else now,
+            conversation_id=tweet.conversation_id,
+            in_reply_to_id=tweet.replied_to_id,
         )
         XTweet.objects.get_or_create(
             mention=mention,

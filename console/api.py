@@ -2,7 +2,7 @@
 
 - POST /api/v1/mentions/ pushes a mention (idempotent by channel and external id: 201 when new,
   200 with the stored mention when it was pushed before); its suggestions are computed in the
-  background.
+  background. Optional ``conversation_id`` / ``in_reply_to_id`` place it in a thread.
 - GET /api/v1/mentions/ lists them oldest first; filters ``brand`` (key), ``channel``,
   ``status``, ``assigned_to`` (username; ``none`` for the unassigned), ``min_age`` / ``max_age``
   (minutes since received). GET /api/v1/mentions/<id>/.
@@ -81,6 +81,15 @@ class MentionInputSerializer(KnownFieldsOnly):
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.TWITTER)
     author = AuthorSerializer(required=False)
     received_at = PastDateTimeField(required=False, help_text="Default: when it is pushed.")
+    conversation_id = StrictCharField(
+        max_length=200, required=False, allow_blank=True, help_text="The thread it belongs to on its channel."
+    )
+    in_reply_to_id = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="The message it replies to; a reply to a stored mention joins that thread.",
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         served = brands_served_by(self.context.get("user"))
@@ -181,6 +190,8 @@ class MentionSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "external_id",
+            "conversation_id",
+            "in_reply_to_id",
             "text",
             "brand",
             "channel",

@@ -27,6 +27,12 @@ class Mention(models.Model):
     author_handle = models.CharField(max_length=100, blank=True)
     author_name = models.CharField(max_length=200, blank=True)
     external_id = models.CharField(max_length=200, help_text="The mention's id on its channel.")
+    conversation_id = models.CharField(
+        max_length=200, blank=True, help_text="The thread it belongs to, as its channel names it."
+    )
+    in_reply_to_id = models.CharField(
+        max_length=200, blank=True, help_text="The message it replies to, as its channel names it."
+    )
     received_at = models.DateTimeField(db_index=True, help_text="When the mention reached the brand.")
     status = models.CharField(max_length=16, choices=Status, default=Status.NEW, db_index=True)
     assigned_to = models.ForeignKey(
@@ -73,6 +79,11 @@ class Mention(models.Model):
         permissions = [("assign_mention", "Can assign mentions to other agents")]
         constraints = [
             models.UniqueConstraint(fields=["channel", "external_id"], name="mention_once_per_channel_id")
+        ]
+        indexes = [
+            # A mention's thread, and a customer's history with the brand (console.selectors).
+            models.Index(fields=["brand", "channel", "conversation_id"], name="mention_thread"),
+            models.Index(fields=["brand", "author_handle", "received_at"], name="mention_customer_history"),
         ]
 
     def __str__(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User as Account
@@ -104,3 +106,68 @@ def _serving(people: QuerySet[Account], mention: Mention | None) -> QuerySet[Acc
     return people.filter(
         Q(is_superuser=True) | Q(served_brands__isnull=True) | Q(served_brands=mention.brand_id)
     ).distinct()
+
+
+# ---- the conversation in view -----------------------------------------------------------------
+
+# The most of a thread, and of a customer's history, that a mention's page shows.
+THREAD_ROWS = 50
+HISTORY_ROWS = 20
+
+
+def _in_conversation(conversation_id: str) -> Q:
+    """The mentions of a thread: those that name it, and the one that started it (whose id it is)."""
+    return Q(conversation_id=conversation_id) | Q(external_id=conversation_id)
+
+
+def conversation_holder(*, brand: Brand | None, channel: str, conversation_id: str) -> Account | None:
+    """The active agent who holds an open mention of the thread (the latest one they took), if any:
+    the customer's next message in it goes to them."""
+    if not conversation_id:
+        return None
+    held = (
+        Mention.objects.filter(_in_conversation(conversation_id), brand=brand, channel=channel)
+        .filter(status=Mention.Status.ASSIGNED, assigned_to__is_active=True)
+        .select_related("assigned_to")
+        .order_by("-received_at", "-id")
+        .first()
+    )
+    return held.assigned_to if held else None
+
+
+def mention_thread(*, mention: Mention, agent: Account) -> list[Mention]:
+    """The thread the mention belongs to, oldest first (the mention itself among them), each with
+    the reply recorded when it was answered: at most the latest THREAD_ROWS. A mention its
+    channel puts in no thread is a thread of one."""
+    if not mention.conversation_id:
+        return [mention]
+    latest = (
+        Mention.objects.filter(mentions_visible_to(agent))
+        .filter(_in_conversation(mention.conversation_id), brand=mention.brand_id, channel=mention.channel)
+        .select_related("closed_by")
+        .order_by("-received_at", "-id")[:THREAD_ROWS]
+    )
+    return list(reversed(latest))
+
+
+def customer_history(*, mention: Mention, agent: Account, leave_out: Iterable[int] = ()) -> dict[str, Any]:
+    """The customer's other mentions of the mention's brand (same author handle), but those in
+    ``leave_out`` (its thread, shown apart): ``mentions``, the latest HISTORY_ROWS, newest first;
+    ``counts``, how many are open, answered and dismissed, and in all."""
+    if not mention.author_handle:
+        return {"mentions": [], "counts": {"total": 0, "open": 0, "answered": 0, "dismissed": 0}}
+    past = (
+        Mention.objects.filter(mentions_visible_to(agent))
+        .filter(brand=mention.brand_id, author_handle=mention.author_handle)
+        .exclude(pk__in={mention.pk, *leave_out})
+    )
+    counts = past.aggregate(
+        total=Count("pk"),
+        open=Count("pk", filter=Q(status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED])),
+        answered=Count("pk", filter=Q(status=Mention.Status.ANSWERED)),
+        dismissed=Count("pk", filter=Q(status=Mention.Status.DISMISSED)),
+    )
+    if not counts["total"]:
+        return {"mentions": [], "counts": counts}
+    rows = past.select_related("closed_by").order_by("-received_at", "-id")[:HISTORY_ROWS]
+    return {"mentions": list(rows), "counts": counts}

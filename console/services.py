@@ -15,7 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from console.models import Mention
-from console.selectors import agents_to_assign, leads_for, may_work_for
+from console.selectors import agents_to_assign, conversation_holder, leads_for, may_work_for
 from console.signals import mention_event
 from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
@@ -39,11 +39,16 @@ def mention_receive(
     author_name: str = "",
     received_at: datetime | None = None,
     received_by: Account | None = None,
+    conversation_id: str = "",
+    in_reply_to_id: str = "",
 ) -> tuple[Mention, bool]:
     """Put a mention in the inbox and queue its suggestions; returns it and whether it is new.
     A mention already received (same channel and external id) is returned as it is: pushing
     again is safe, and never changes what agents are working on. ``received_by`` (None: the
-    system itself) needs console.add_mention, and pushes only for the brands they serve."""
+    system itself) needs console.add_mention, and pushes only for the brands they serve.
+    ``conversation_id`` and ``in_reply_to_id`` are the thread and the message it answers, as the
+    channel names them (a reply to a stored mention without a thread joins that mention's). A
+    new mention in a thread an agent holds is theirs at once (console.selectors.conversation_holder)."""
     if received_by is not None:
         _check_may_push(received_by, brand)
     existing = (
@@ -53,6 +58,7 @@ def mention_receive(
         if received_by is not None:
             _check_may_push(received_by, existing.brand)
         return existing, False
+    conversation_id = conversation_id or _conversation_of(channel, in_reply_to_id)
     mention = Mention(
         text=text,
         external_id=external_id,
@@ -62,7 +68,12 @@ def mention_receive(
         author_name=author_name,
         received_at=received_at or timezone.now(),
         personal_data=personal_data_kinds(text),
+        conversation_id=conversation_id,
+        in_reply_to_id=in_reply_to_id,
     )
+    holder = conversation_holder(brand=brand, channel=channel, conversation_id=conversation_id)
+    if holder is not None:
+        mention.assigned_to, mention.status = holder, Mention.Status.ASSIGNED
     mention.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
@@ -72,6 +83,16 @@ def mention_receive(
         return Mention.objects.get(channel=channel, external_id=external_id), False
     _queue_suggestions(mention.pk)
     return mention, True
+
+
+def _conversation_of(channel: str, in_reply_to_id: str) -> str:
+    """The thread of the stored mention that ``in_reply_to_id`` names (it started one if it
+    names none), or no thread when that message is not in the inbox."""
+    if not in_reply_to_id:
+        return ""
+    replied = Mention.objects.filter(channel=channel, external_id=in_reply_to_id)
+    found = replied.values_list("conversation_id", flat=True).first()
+    return "" if found is None else (found or in_reply_to_id)
 
 
 def _check_may_push(user: Account, brand: Brand | None) -> None:

@@ -30,6 +30,8 @@ from console.outbound import outbound_for
 from console.selectors import (
     QUEUES,
     agents_to_assign,
+    customer_history,
+    mention_thread,
     mentions_queue,
     mentions_visible_to,
     queue_sizes,
@@ -128,8 +130,12 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
         kept["length"] = reply_length(kept["text"], mention.channel, reply_to=mention.author_handle)
         kept["over"] = limit is not None and kept["length"] > limit
         kept["own"] = kept["response"] not in {draft["response"] for draft in drafts + candidates}
+    thread = mention_thread(mention=mention, agent=agent)
     context = {
         "mention": mention,
+        # The customer's earlier messages and our replies (none shown for a thread of one).
+        "thread": thread if len(thread) > 1 else [],
+        "history": customer_history(mention=mention, agent=agent, leave_out=[item.pk for item in thread]),
         "held_by_another": held_by_another,
         "holder": mention.assigned_to,
         "drafts": drafts,
