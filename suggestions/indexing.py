@@ -51,7 +51,7 @@ REBUILD_LOST_AFTER = timedelta(seconds=30)
 REBUILD_QUEUE_GRACE = timedelta(minutes=2)
 REBUILD_MAX_ATTEMPTS = 5
 # Texts encoded per call while someone watches a rebuild: the count moves every this many.
-PROGRESS_BATCH = 256
+PROGRESS_BATCH = 64
 # A sync renews its lease every REBUILD_HEARTBEAT_SECONDS; one not renewed for this long is over.
 SYNC_LEASE = timedelta(seconds=30)
 
@@ -317,9 +317,9 @@ def index_sync(*, progress: Progress | None = None) -> IndexVersion:
     """
     with _sync_lease() as held:
         if held:
-            version = _index_sync(progress or SILENT)
+            synced = _index_sync(progress or SILENT)
             (progress or SILENT).finish()
-            return version
+            return synced
     version = active_version()
     if version is None:
         raise SyncInProgress("Another process is building the first index version.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 from django.db import DatabaseError
 
@@ -31,6 +31,12 @@ class Progress(Protocol):
 
     def finish(self) -> None:
         """End the last step."""
+
+
+class Output(Protocol):
+    def write(self, text: str, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 class StepTimer:
@@ -75,10 +81,10 @@ class StepTimer:
 
 
 class TerminalProgress(StepTimer):
-    """Prints each step as it starts and how long it took, with a bar for the steps that count
-    (none when ``bar`` is False: only the lines)."""
+    """Prints each step as it starts and how long it took to ``out``, with a bar on standard error
+    for the steps that count (none when ``bar`` is False: only the lines)."""
 
-    def __init__(self, out: TextIO, *, bar: bool = True) -> None:
+    def __init__(self, out: Output, *, bar: bool = True) -> None:
         super().__init__()
         self._out = out
         self._bar_enabled = bar
@@ -90,7 +96,7 @@ class TerminalProgress(StepTimer):
         if self._bar_enabled and total:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="text", leave=False, file=self._out)
+            self._bar = tqdm(total=total, unit="text", leave=False)
 
     def advanced(self, count: int) -> None:
         if self._bar is not None:
