@@ -302,6 +302,7 @@ def calibration_fit(
     perturbed: int = 0,
     replayed: int | None = None,
     exact_cells: int | None = None,
+    fold_done: Callable[[], None] | None = None,
 ) -> Calibration | None:
     """Fit the calibration by replaying the library against itself (see the module docstring).
 
@@ -310,8 +311,9 @@ def calibration_fit(
     sample of at most ``perturbed`` examples also plays, rewritten as real mentions arrive
     (suggestions.perturbation). Of more than ``replayed`` (REPLAY_PHRASINGS) queryable vectors, a
     seeded sample of that many plays. The fold heads are of the kind ``head_fit`` fits on the
-    whole library with ``exact_cells``, the kind that will be served. Returns None when the
-    library is too small, or the replay too one-sided, to learn from."""
+    whole library with ``exact_cells``, the kind that will be served. ``fold_done`` is called as
+    each of the CALIBRATION_FOLDS folds ends. Returns None when the library is too small, or the
+    replay too one-sided, to learn from."""
     issues = np.unique(issue_ids)
     if len(issues) < MIN_CALIBRATION_ISSUES:
         return None
@@ -345,6 +347,8 @@ def calibration_fit(
     correct: list[np.ndarray] = []
     kind: list[np.ndarray] = []
     for fold in range(CALIBRATION_FOLDS):
+        if fold and fold_done is not None:
+            fold_done()  # the one before is over
         left_out = left_out_issues == fold
         train = np.flatnonzero(~left_out & (vector_fold != fold))
         trained_issues = np.unique(issue_ids[train])
@@ -373,6 +377,8 @@ def calibration_fit(
         features.append(fold_features)
         correct.append(is_right)
         kind.append(np.where(answerable.any(axis=1), PERTURBED_COVERED, PERTURBED_UNCOVERED))
+    if fold_done is not None:
+        fold_done()
     if not features:
         return None
     x, y, row_kind = np.vstack(features), np.concatenate(correct), np.concatenate(kind)
