@@ -30,7 +30,7 @@ from suggestions.entries import ENTRIES_FILE, VectorEntries, text_hash
 from suggestions.index_store import IndexStore, IndexUnavailable
 from suggestions.models import ActiveIndex, IndexPatch, IndexRebuildRequest, IndexVersion
 from suggestions.progress import SILENT, Progress, RequestProgress
-from suggestions.ranking import calibration_fit, head_fit
+from suggestions.ranking import CALIBRATION_FOLDS, calibration_fit, head_fit
 from suggestions.text import normalize_mention
 from suggestions.vector_index import VectorIndex
 
@@ -429,7 +429,6 @@ def _save_and_activate(
     progress.step("fitting the ranking")
     head = head_fit(vectors, labels) if len(ids) else None
     took["head"] = time.perf_counter() - started - sum(took.values())
-    progress.step("calibrating")
     calibration = _calibration_for(
         vectors,
         ids,
@@ -515,21 +514,18 @@ def _calibration_for(
         RECALIBRATE_MIN_CHANGES, RECALIBRATE_SHARE * len(ids)
     ):
         return {**previous, "changes_since": previous.get("changes_since", 0) + changed}
+    progress.step("calibrating", total=CALIBRATION_FOLDS)
     queryable = ids < TITLE_ID_BASE
     calibration = calibration_fit(
         vectors,
         labels,
         queryable,
         texts=[texts[int(vector)] for vector in ids],
-        encode=lambda batch: _counted(embedder.encode([normalize_mention(text) for text in batch]), progress),
+        encode=lambda batch: embedder.encode([normalize_mention(text) for text in batch]),
+        fold_done=progress.advance,
         perturbed=settings.CARELINE_CALIBRATION_PERTURBED,
     )
     return {**calibration.as_dict(), "changes_since": 0} if calibration is not None else None
-
-
-def _counted(vectors: np.ndarray, progress: Progress) -> np.ndarray:
-    progress.advance(len(vectors))
-    return vectors
 
 
 def index_versions_prune() -> list[str]:

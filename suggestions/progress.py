@@ -96,7 +96,7 @@ class TerminalProgress(StepTimer):
         if self._bar_enabled and total:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="text", leave=False)
+            self._bar = tqdm(total=total, leave=False)
 
     def advanced(self, count: int) -> None:
         if self._bar is not None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 from io import StringIO
 
+import numpy as np
 from django.core.management import call_command
 from django.utils import timezone
 
 from kb import services
 from suggestions.indexing import index_rebuild_request, index_rebuild_requested, library_snapshot
 from suggestions.models import IndexRebuildRequest
-from suggestions.progress import RequestProgress
+from suggestions.progress import RequestProgress, StepTimer
+from suggestions.ranking import CALIBRATION_FOLDS, MIN_CALIBRATION_ISSUES, calibration_fit
 from suggestions.tasks import index_sync_task
 
 STEPS = ["reading the library", "loading the model", "encoding", "building the index", "fitting the ranking"]
@@ -38,6 +40,7 @@ def test_rebuild_index_prints_each_step_as_it_starts_and_its_time(unindexed_libr
     assert f"encoding {texts} texts..." in out
     assert f"encoding {texts} texts: " in out and f"{texts} of {texts}" in out
     assert "writing: " in out and " s" in out
+    assert "calibrating: " in out
 
 
 def test_rebuild_index_if_stale_prints_the_steps_of_the_first_build(unindexed_library):
@@ -115,3 +118,18 @@ def test_a_first_build_run_as_a_task_logs_its_steps(unindexed_library, caplog):
     assert "Index build: fitting the ranking..." in logged
     assert "Index build: calibrating..." in logged
     assert any(line.startswith("Index build: encoding ") and line.endswith(" s") for line in logged)
+
+
+def test_the_calibration_counts_its_folds():
+    rng = np.random.default_rng(3)
+    issues = MIN_CALIBRATION_ISSUES + 2
+    centres = rng.normal(size=(issues, 16))
+    vectors = np.repeat(centres, 6, axis=0) + 0.3 * rng.normal(size=(issues * 6, 16))
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    labels = np.repeat(np.arange(issues), 6).astype(np.int64)
+    progress = StepTimer()
+    progress.step("calibrating", total=CALIBRATION_FOLDS)
+
+    calibration_fit(vectors, labels, np.ones(len(labels), dtype=bool), fold_done=progress.advance)
+
+    assert progress.done == CALIBRATION_FOLDS
