@@ -287,6 +287,9 @@ CARELINE_ANN_MIN_VECTORS = envint("CARELINE_ANN_MIN_VECTORS", 20_000)
 # An edit is served at once as a patch on the active version; the version that refits the
 # ranking over it is built this long after the first patch (suggestions.patching).
 CARELINE_INDEX_COMPACT_SECONDS = envint("CARELINE_INDEX_COMPACT_SECONDS", 30)
+# Web workers on PostgreSQL write the request log after the response (suggestions.request_log):
+# faster under load, but a worker killed outright loses the few answers of the write under way.
+CARELINE_REQUEST_LOG_DEFERRED = envbool("CARELINE_REQUEST_LOG_DEFERRED", False)
 # Below this confidence the engine answers "nothing fits" instead of a weak suggestion.
 CARELINE_ABSTAIN_THRESHOLD = envfloat("CARELINE_ABSTAIN_THRESHOLD", 0.5)
 # Confidence = logistic(steepness * (cosine similarity - centre)).

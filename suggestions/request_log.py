@@ -32,6 +32,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from suggestions.models import SuggestedResponse, SuggestionRequest
@@ -209,9 +210,10 @@ request_log = RequestLog()
 
 
 def request_log_start() -> bool:
-    """Store this process's answers through the request log from now on; only on PostgreSQL
-    (returns whether it runs)."""
-    if connection.vendor != "postgresql":
+    """Store this process's answers through the request log from now on, when
+    CARELINE_REQUEST_LOG_DEFERRED asks for it, and only on PostgreSQL (returns whether it runs).
+    Off by default: a worker killed outright would lose the answers queued in the write under way."""
+    if not settings.CARELINE_REQUEST_LOG_DEFERRED or connection.vendor != "postgresql":
         return False
     request_log.start()
     return True

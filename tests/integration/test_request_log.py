@@ -19,12 +19,19 @@ LOST_BAG = {"text": "the airline lost my luggage", "channel": "twitter", "author
 
 
 @pytest.fixture
-def deferred(transactional_db, library):
-    """This process writes its answers through the request log, as a web worker does."""
+def deferred(transactional_db, library, settings):
+    """This process writes its answers through the request log, as a web worker asked to does."""
     assert connection.vendor == "postgresql", "the request log needs PostgreSQL (DATABASE_URL=postgres://...)"
+    settings.CARELINE_REQUEST_LOG_DEFERRED = True
     assert request_log_start()
     yield request_log
     request_log.stop()
+
+
+def test_answers_are_stored_inside_the_request_unless_deferral_is_asked_for(transactional_db, settings):
+    settings.CARELINE_REQUEST_LOG_DEFERRED = False
+
+    assert not request_log_start() and not request_log.running
 
 
 def ask(client, body=LOST_BAG):
