@@ -101,8 +101,7 @@ def suggestions_for(*, mention: Mention, limit: int = 3) -> Answer:
     depth = SEARCH_DEPTH
     # Searches run among the brand's own vectors; the nearest may still lack a reply for this
     # channel, so look further among those (never the other brands') before giving up.
-    among = served.vectors_for(brand_id)
-    reachable = among.count if among is not None else served.index.count()
+    reachable = served.reachable(brand_id)
     while True:
         matches = issues_matching_topics(queries, served, brand_id=brand_id, depth=depth)
         suggestions = _suggestions(matches, mention, channel, limit)
