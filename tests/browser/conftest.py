@@ -131,10 +131,13 @@ def other_agent(db):
 
 @pytest.fixture
 def receive(library, django_capture_on_commit_callbacks) -> Callable[..., Mention]:
-    """Receives a mention for Acme Air as an integration would, suggestions computed at once."""
+    """Receives a mention for Acme Air as an integration would, suggestions computed at once;
+    ``thread`` places it in one (``conversation_id``, ``in_reply_to_id``)."""
     numbers = iter(range(1, 1000))
 
-    def receive_mention(text: str, *, minutes_ago: int = 5, brand: str = "acme-air") -> Mention:
+    def receive_mention(
+        text: str, *, minutes_ago: int = 5, brand: str = "acme-air", **thread: str
+    ) -> Mention:
         with django_capture_on_commit_callbacks(execute=True):
             mention, _ = mention_receive(
                 text=text,
@@ -144,6 +147,7 @@ def receive(library, django_capture_on_commit_callbacks) -> Callable[..., Mentio
                 author_handle="@jane",
                 author_name="Jane",
                 received_at=timezone.now() - timedelta(minutes=minutes_ago),
+                **thread,
             )
         mention.refresh_from_db()
         assert mention.suggestion is not None, "the suggestions were not computed"

@@ -5,14 +5,12 @@ follow-up in a thread the agent holds is in their own queue."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from console.models import Mention
-from console.services import mention_answer, mention_dismiss, mention_receive, mention_take
+from console.services import mention_answer, mention_dismiss, mention_take
 from tests.browser.conftest import open_tab, screenshot, sign_in
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_phone import PHONE, page_width
@@ -21,38 +19,17 @@ OUR_REPLY = "So sorry, Jane! Please DM us your bag tag number and we'll trace it
 
 
 @pytest.fixture
-def tweet(library, django_capture_on_commit_callbacks):
-    """Receives Jane's tweet to Acme Air, ``minutes_ago``, its suggestions computed at once."""
-
-    def received(external_id: str, text: str, minutes_ago: int, **thread: str) -> Mention:
-        with django_capture_on_commit_callbacks(execute=True):
-            mention, _ = mention_receive(
-                text=text,
-                external_id=external_id,
-                channel="twitter",
-                brand=library.brands["acme-air"],
-                author_handle="@jane",
-                author_name="Jane",
-                received_at=timezone.now() - timedelta(minutes=minutes_ago),
-                **thread,
-            )
-        mention.refresh_from_db()
-        return mention
-
-    return received
-
-
-@pytest.fixture
-def third_tweet(tweet, other_agent, agent) -> Mention:
+def third_tweet(receive, other_agent, agent) -> Mention:
     """The third tweet of Jane's thread; Olga answered the first. Jane also praised the crew last
     week (dismissed)."""
-    praise = tweet("x-1", "@AcmeAir lovely crew on my flight to Porto", minutes_ago=7 * 24 * 60)
+    praise = receive("@AcmeAir lovely crew on my flight to Porto", minutes_ago=7 * 24 * 60)
     mention_dismiss(mention=praise, reason="Praise, no reply needed", agent=agent)
-    first = tweet("x-10", "@AcmeAir the airline lost my luggage", minutes_ago=120)
+    first = receive("@AcmeAir the airline lost my luggage", minutes_ago=120)
     mention_answer(mention=first, text=OUR_REPLY, agent=other_agent)
-    tweet("x-11", "@AcmeAir sent the DM, bag tag AC123456", minutes_ago=60, conversation_id="x-10")
-    return tweet(
-        "x-12", "@AcmeAir still nothing??", minutes_ago=3, conversation_id="x-10", in_reply_to_id="x-11"
+    thread = first.external_id
+    second = receive("@AcmeAir sent the DM, bag tag AC123456", minutes_ago=60, conversation_id=thread)
+    return receive(
+        "@AcmeAir still nothing??", minutes_ago=3, conversation_id=thread, in_reply_to_id=second.external_id
     )
 
 
@@ -91,10 +68,10 @@ def test_the_mention_page_shows_the_thread_oldest_first_and_the_history(
         assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
 
 
-def test_a_follow_up_in_a_thread_the_agent_holds_is_in_their_queue(page, live_server, agent, tweet):
-    opening = tweet("y-1", "@AcmeAir my flight got cancelled", minutes_ago=30)
+def test_a_follow_up_in_a_thread_the_agent_holds_is_in_their_queue(page, live_server, agent, receive):
+    opening = receive("@AcmeAir my flight got cancelled", minutes_ago=30)
     mention_take(mention=opening, agent=agent)
-    follow_up = tweet("y-2", "@AcmeAir hello?? anyone?", minutes_ago=1, conversation_id="y-1")
+    follow_up = receive("@AcmeAir hello?? anyone?", minutes_ago=1, conversation_id=opening.external_id)
 
     sign_in(page, live_server, "sam")
     open_tab(page, "mine")
