@@ -56,7 +56,7 @@ class MentionAdmin(ServedBrandsOnly, ReadOnlyAdmin):
             not_happened="Drafts were not refused",
         ),
     ]
-    search_fields = ["text", "external_id", "author_handle", "author_name"]
+    search_fields = ["text", "external_id", "conversation_id", "author_handle", "author_name"]
     date_hierarchy = "received_at"
     list_select_related = ["brand", "assigned_to"]
 
