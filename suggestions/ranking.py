@@ -60,8 +60,10 @@ EXACT_HEAD_CELLS = 4_000_000
 # Chosen on BANKING77 validation like HEAD_C (0 to 0.05 within half a point, 0.4 1.9 points down).
 DISCRIMINANT_SHRINKAGE = 0.02
 TEMPERATURE_SAMPLE = 2_000
-# Of more queryable phrasings than this, the calibration replays a seeded sample.
-REPLAY_PHRASINGS = 20_000
+# Of more queryable phrasings than this, the calibration replays a seeded sample: about the
+# replay of a BANKING77-sized library (each phrasing plays in one or two folds), and the cost
+# of the replay grows with the library's size alone (370 CPU seconds at 1M phrasings, 2 cores).
+REPLAY_PHRASINGS = 12_000
 # The replay's similarity matrix stays whole up to this many cells; beyond, it is computed in
 # blocks of about FIT_BLOCK_CELLS cells, and the head's probabilities in CHUNK_CELLS.
 DENSE_REPLAY_CELLS = 50_000_000
