@@ -215,8 +215,11 @@ def main() -> None:
             print(f"edit {edit}: searchable after {delays[-1]:.2f} s", flush=True)
             time.sleep(rng.uniform(0.5, 2.0))
     finally:
-        worker.terminate()
-        worker.wait(60)
+        worker.terminate()  # a sync under way at a million phrasings takes minutes to finish
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
     delays.sort()
     result: dict[str, Any] = {
         "size": args.size,
