@@ -58,7 +58,10 @@ from suggestions.vector_index import VectorIndex  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BRAND = "fresh-bench"
-WORDS = "flight bag refund seat card login delay gate lounge meal wifi booking upgrade miles".split()
+WORDS = [
+    *("flight", "bag", "refund", "seat", "card", "login", "delay"),
+    *("gate", "lounge", "meal", "wifi", "booking", "upgrade", "miles"),
+]
 
 
 def library_write(size: int) -> None:
