@@ -460,11 +460,12 @@ def _post_on_x(connection: XConnection, mention: Mention, claim: _Claim) -> None
         try:
             found = _post(client, mention, post)
         except DuplicateContent as duplicate:
-            found = _posted_on_x(client, connection, mention, post.kind, post.text)
-            if found is None:
+            earlier = _posted_on_x(client, connection, mention, post.kind, post.text)
+            if earlier is None:
                 raise ValidationError(
                     {"text": f"{duplicate} Change the reply's wording and send it again."}
                 ) from None
+            found = earlier
     except ValidationError as refused:
         _post_record(post, status=XPost.Status.FAILED, error=" ".join(refused.messages))
         raise
