@@ -92,9 +92,9 @@ def one_fit(fit: str, n: int, issue_size: int, way: str) -> dict[str, Any]:
         predicted = np.concatenate(
             [np.argmax(head.probability_rows(part), axis=1) for part in np.array_split(mentions, 20)]
         )
-        quality = {"head_top1": round(float((head.issue_ids[predicted] == truth).mean()), 4)}
+        quality: dict[str, Any] = {"head_top1": round(float((head.issue_ids[predicted] == truth).mean()), 4)}
     else:
-        replay = {"replayed": sys.maxsize, **exact} if way == "exact" else {}
+        replay: dict[str, Any] = {"replayed": sys.maxsize, **exact} if way == "exact" else {}
         if way == "exact":
             ranking.DENSE_REPLAY_CELLS = sys.maxsize  # the one similarity matrix of old
         calibration = ranking.calibration_fit(vectors, labels, np.ones(n, dtype=bool), **replay)
