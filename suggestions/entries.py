@@ -5,12 +5,12 @@ library's to encode only the texts that changed; serving picks a brand's vectors
 from __future__ import annotations
 
 import hashlib
-import io
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from suggestions.arrays import arrays_from_bytes, arrays_to_bytes
 
 ENTRIES_FILE = "entries.npz"
 
@@ -60,18 +60,12 @@ class VectorEntries:
         return self.ids[np.isin(self.issues, np.fromiter(issues, dtype=np.int64))]
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez(buffer, ids=self.ids, issues=self.issues, hashes=self.hashes)
-        return buffer.getvalue()
+        return arrays_to_bytes(ids=self.ids, issues=self.issues, hashes=self.hashes)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VectorEntries:
         """Raises ValueError when ``data`` is not saved entries."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                entries = cls(arrays["ids"], arrays["issues"], arrays["hashes"])
-        except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"unreadable vector entries: {exc}") from None
+        entries = cls(*arrays_from_bytes(data, ("ids", "issues", "hashes"), what="vector entries"))
         if not (entries.ids.shape == entries.issues.shape == entries.hashes.shape) or entries.ids.ndim != 1:
             raise ValueError("vector entries arrays do not agree in shape")
         return entries

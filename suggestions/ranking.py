@@ -28,11 +28,9 @@ differs from the exact fits.
 
 from __future__ import annotations
 
-import io
 import math
 import random
 import sys
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +40,7 @@ from django.conf import settings
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
+from suggestions.arrays import arrays_from_bytes, arrays_to_bytes
 from suggestions.perturbation import mention_perturb, topics_joined
 
 HEAD_WEIGHT = 1.0
@@ -95,19 +94,12 @@ class IssueHead:
         return _softmax(queries @ self.weights.T + self.bias)
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez(buffer, issue_ids=self.issue_ids, weights=self.weights, bias=self.bias)
-        return buffer.getvalue()
+        return arrays_to_bytes(issue_ids=self.issue_ids, weights=self.weights, bias=self.bias)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> IssueHead:
         """Raises ValueError when ``data`` is not a saved head."""
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
-                head = cls(arrays["issue_ids"], arrays["weights"], arrays["bias"])
-        # Empty, truncated or non-archive bytes fail in np.load and zipfile with these as well.
-        except (OSError, EOFError, KeyError, TypeError, ValueError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"unreadable issue head: {exc}") from None
+        head = cls(*arrays_from_bytes(data, ("issue_ids", "weights", "bias"), what="issue head"))
         rows = len(head.issue_ids)
         if head.weights.ndim != 2 or head.weights.shape[0] != rows or head.bias.shape != (rows,):
             raise ValueError("issue head arrays do not agree in shape")
