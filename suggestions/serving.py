@@ -55,7 +55,7 @@ class ServedIndex:
         prepared brand subsets are shared: a patch hides the vectors it replaces rather than
         changing the version's."""
         overlay = self.overlay.applied(patches, upto=upto)
-        brands = {**self.issue_brands, **{issue: brand for issue, brand in overlay.issue_brands.items()}}
+        brands = {**self.issue_brands, **overlay.issue_brands}
         return dataclasses.replace(
             self, overlay=overlay, issue_brands=brands, _masks={}, _subsets=self._subsets
         )
