@@ -44,7 +44,8 @@ def index_compaction_queue() -> None:
     """Queue a sync to run CARELINE_INDEX_COMPACT_SECONDS from now, unless one already waits
     (in this process). Tasks run in-process have no later: the sync runs now."""
     wait = settings.CARELINE_INDEX_COMPACT_SECONDS
-    if settings.CELERY_TASK_ALWAYS_EAGER or cache.add(_COMPACTION_QUEUED, True, timeout=wait):
+    in_process = index_sync_task.app.conf.task_always_eager
+    if in_process or cache.add(_COMPACTION_QUEUED, True, timeout=wait):
         index_sync_task.apply_async(countdown=wait)
 
 
