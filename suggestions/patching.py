@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from django.db import transaction
@@ -46,7 +47,7 @@ class Overlay:
     issue_brands: dict[int, int | None] = field(default_factory=dict)
     fresh: VectorIndex | None = None  # the added vectors, searched exactly: they stay few
 
-    @property
+    @cached_property  # read by every search
     def hidden(self) -> frozenset[int]:
         """The version's vector ids a search must skip: replaced or removed."""
         return self.removed | self.added.keys()
