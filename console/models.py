@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from kb.channels import Channel
 from kb.models import Brand
@@ -63,6 +64,25 @@ class Mention(models.Model):
         blank=True,
         help_text="The kinds of personal data its text shows (suggestions.privacy), found when it arrived.",
     )
+    # Triage (console.triage): what the mention's words say, its deadline, and its place in the inbox.
+    tone = models.FloatField(
+        null=True, blank=True, help_text="How angry or urgent its words read, 0 (calm) to 1, when it arrived."
+    )
+    needs_reply = models.BooleanField(
+        default=True, help_text="False for praise and chatter, which can be liked or left."
+    )
+    due_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the first response is due under its brand and channel's target.",
+    )
+    priority_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Its deadline brought forward by severity and tone (later for no reply needed): "
+        "the inbox's default order, earliest first.",
+    )
     suggestion = models.OneToOneField(
         SuggestionRequest,
         null=True,
@@ -111,3 +131,90 @@ class Mention(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.NEW, self.Status.ASSIGNED)
+
+
+class ResponseTarget(models.Model):
+    """How soon a brand answers on a channel, and when its team works. The most specific target
+    applies: brand and channel, then brand, then channel, then the default everywhere
+    (``CARELINE_RESPONSE_TARGET_MINUTES``, round the clock)."""
+
+    brand = models.ForeignKey(
+        Brand,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="response_targets",
+        help_text="Empty: every brand without a target of its own.",
+    )
+    channel = models.CharField(
+        max_length=16,
+        choices=Channel,
+        blank=True,
+        help_text="Empty: every channel without a target of its own.",
+    )
+    first_response_minutes = models.PositiveIntegerField(
+        help_text="Business minutes from arrival to the first response."
+    )
+    resolution_minutes = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Business minutes from arrival to answered or dismissed; empty: no target.",
+    )
+    weekdays = models.CharField(
+        max_length=7,
+        default="0123456",
+        help_text="The days the team works, Monday 0 to Sunday 6: 01234 for weekdays.",
+    )
+    opens_at = models.TimeField(null=True, blank=True, help_text="Empty with closes at: round the clock.")
+    closes_at = models.TimeField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="The team's time zone, e.g. Europe/Berlin."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "channel"], condition=Q(brand__isnull=False), name="response_target_once"
+            ),
+            models.UniqueConstraint(
+                fields=["channel"], condition=Q(brand__isnull=True), name="response_target_default_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = " on ".join(part for part in (str(self.brand or "every brand"), self.channel or "") if part)
+        return f"{where}: {self.first_response_minutes} min"
+
+
+class MentionEvent(models.Model):
+    """What happened to a mention in the console, when, and by whom: the record that handling
+    times, agents at work and per-agent figures are computed from (insights.staffing)."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", "Received"
+        OPENED = "opened", "Opened by an agent"
+        TAKEN = "taken", "Taken"
+        ASSIGNED = "assigned", "Assigned"
+        RELEASED = "released", "Released"
+        ESCALATED = "escalated", "Escalated"
+        ANSWERED = "answered", "Answered"
+        DISMISSED = "dismissed", "Dismissed"
+
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["mention", "at"], name="mention_event_of_mention"),
+            models.Index(fields=["agent", "at"], name="mention_event_of_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.mention_id} at {self.at:%Y-%m-%d %H:%M}"

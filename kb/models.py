@@ -68,8 +68,33 @@ class Tag(models.Model):
         return self.name
 
 
+class Department(TimeStamped):
+    """A part of the company that owns issues (baggage, billing, safety) and hears about them: its
+    digest lists its issues' volume, trend, examples and content gaps."""
+
+    name = models.CharField(max_length=120, unique=True)
+    digest_recipients = models.TextField(
+        blank=True, help_text="E-mail addresses that get the department's digest, one per line."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Issue(TimeStamped):
     """A problem customers raise, how agents handle it, and the replies approved for it."""
+
+    class Severity(models.TextChoices):
+        """How much a mention of the issue outranks others in the inbox (console.triage)."""
+
+        LOW = "low", "Low: a question or remark that can wait"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High: money, travel or a service at stake"
+        PRIVACY = "privacy", "Privacy or security"
+        SAFETY = "safety", "Safety"
 
     key = models.CharField(max_length=100, unique=True, validators=[key_validator])
     brand = models.ForeignKey(
@@ -87,6 +112,20 @@ class Issue(TimeStamped):
         default=False, help_text="Agents should move the conversation to a private channel (DM)."
     )
     is_active = models.BooleanField(default=True, help_text="Retired issues are never suggested.")
+    severity = models.CharField(
+        max_length=16,
+        choices=Severity,
+        default=Severity.NORMAL,
+        help_text="How urgent its mentions are: safety and privacy issues come first in the inbox.",
+    )
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="issues",
+        help_text="The part of the company that owns the issue and gets its digest.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
