@@ -14,9 +14,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from console.models import Mention
+from console.events import event_record
+from console.models import Mention, MentionEvent
 from console.selectors import agents_to_assign, conversation_holder, leads_for, may_work_for
 from console.signals import mention_event
+from console.triage import TRIAGE_FIELDS, mention_triage
 from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
 from kb.rendering import reply_length
@@ -74,10 +76,12 @@ def mention_receive(
     holder = conversation_holder(brand=brand, channel=channel, conversation_id=conversation_id)
     if holder is not None:
         mention.assigned_to, mention.status = holder, Mention.Status.ASSIGNED
+    mention_triage(mention, severity=None)  # its issue is known once its suggestions are ready
     mention.full_clean(validate_constraints=False)
     try:
         with transaction.atomic():
             mention.save()
+            event_record(mention, MentionEvent.Kind.RECEIVED, at=mention.received_at)
             mention_event.send(Mention, event="mention.created", mention=mention)
     except IntegrityError:  # the same mention pushed twice at once: the other push won
         return Mention.objects.get(channel=channel, external_id=external_id), False
@@ -111,7 +115,8 @@ def mention_suggest(*, mention_id: int) -> Mention:
         if mention.suggestion_id is not None:
             return mention
         mention.suggestion = suggestion_create(mention=_to_answer(mention))
-        mention.save(update_fields=["suggestion", "updated_at"])
+        mention_triage(mention)  # now with the severity of the top suggestion's issue
+        mention.save(update_fields=["suggestion", *TRIAGE_FIELDS, "updated_at"])
         mention_event.send(Mention, event="mention.suggestions_ready", mention=mention)
     return mention
 
@@ -167,12 +172,17 @@ class MentionHeldByAnother(ValidationError):
 
 def mention_take(*, mention: Mention, agent: Account, force: bool = False) -> Mention:
     """Assign the mention to ``agent``. Refused while another agent has it, unless ``force``."""
+    return _hand_to(mention, agent, force=force, event=MentionEvent.Kind.TAKEN, by=agent)
+
+
+def _hand_to(mention: Mention, agent: Account, *, force: bool, event: str, by: Account) -> Mention:
     with transaction.atomic():
         mention = _open_locked(mention)
         if mention.assigned_to_id not in (None, agent.pk) and not force:
             raise MentionHeldByAnother(mention)
         mention.assigned_to, mention.status = agent, Mention.Status.ASSIGNED
         mention.save(update_fields=["assigned_to", "status", "updated_at"])
+        event_record(mention, event, agent=by)
     return mention
 
 
@@ -184,7 +194,7 @@ def mention_assign(*, mention: Mention, agent: Account, assigned_by: Account) ->
     if not agents_to_assign(mention).filter(pk=agent.pk).exists():
         name = agent.get_full_name() or agent.get_username()
         raise ValidationError({"agent": f"{name} is not an agent serving this mention's brand."})
-    return mention_take(mention=mention, agent=agent, force=True)
+    return _hand_to(mention, agent, force=True, event=MentionEvent.Kind.ASSIGNED, by=assigned_by)
 
 
 def mention_release(*, mention: Mention, agent: Account) -> Mention:
@@ -195,6 +205,7 @@ def mention_release(*, mention: Mention, agent: Account) -> Mention:
             raise MentionHeldByAnother(mention)
         mention.assigned_to, mention.status = None, Mention.Status.NEW
         mention.save(update_fields=["assigned_to", "status", "updated_at"])
+        event_record(mention, MentionEvent.Kind.RELEASED, agent=agent)
     return mention
 
 
@@ -230,6 +241,7 @@ def mention_answer(
                 given_by=agent,
             )
         _close(mention, Mention.Status.ANSWERED, agent, reply_text=text)
+        event_record(mention, MentionEvent.Kind.ANSWERED, agent=agent, at=mention.closed_at)
         reply = {"text": text, "response": response.key if response else None, "agent": agent.get_username()}
         mention_event.send(Mention, event="mention.answered", mention=mention, details={"reply": reply})
     return mention
@@ -302,6 +314,7 @@ def mention_escalate(
                 "updated_at",
             ]
         )
+        event_record(mention, MentionEvent.Kind.ESCALATED, agent=agent, at=mention.escalated_at)
         details = {"agent": agent.get_username(), "lead": lead.get_username()}
         mention_event.send(Mention, event="mention.escalated", mention=mention, details=details)
     return mention
@@ -315,6 +328,7 @@ def mention_dismiss(*, mention: Mention, reason: str, agent: Account) -> Mention
     with transaction.atomic():
         mention = _open_locked(mention)
         _close(mention, Mention.Status.DISMISSED, agent, dismiss_reason=reason)
+        event_record(mention, MentionEvent.Kind.DISMISSED, agent=agent, at=mention.closed_at)
         details = {"agent": agent.get_username()}
         mention_event.send(Mention, event="mention.dismissed", mention=mention, details=details)
     return mention

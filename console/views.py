@@ -24,6 +24,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 from console.clock import time_left_words
+from console.events import event_opened
 from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
 from console.models import Mention
 from console.outbound import outbound_for
@@ -120,6 +121,7 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
     mentions = Mention.objects.filter(mentions_visible_to(agent))
     related = ("brand", "assigned_to", "closed_by", "escalated_by", "suggestion")
     mention = get_object_or_404(mentions.select_related(*related), pk=mention_id)
+    event_opened(mention, agent)
     held_by_another = mention.assigned_to_id not in (None, agent.pk)
     drafts = drafts_private_first(mention=mention, drafts=mention_drafts(mention=mention, agent=agent))
     # Abstained: the ranked drafts, folded away as low-confidence (none otherwise).
