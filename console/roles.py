@@ -9,9 +9,11 @@ from kb.roles import roles_grant
 # Reading and working the inbox (take, release, answer, dismiss, nothing fits, escalate) is the
 # agents'; leads (Editors) also assign; pushing mentions in is the integrations' alone.
 WORK_MENTIONS = ["view_mention", "change_mention"]
+# Leads set how soon their brands answer and when their teams work.
+RESPONSE_TARGETS = [f"{action}_responsetarget" for action in ("add", "change", "delete", "view")]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     "Agents": WORK_MENTIONS,
-    "Editors": [*WORK_MENTIONS, "assign_mention"],
+    "Editors": [*WORK_MENTIONS, "assign_mention", *RESPONSE_TARGETS],
     "Integrations": ["add_mention"],
 }
 
