@@ -3,9 +3,12 @@
 - POST /api/v1/mentions/ pushes a mention (idempotent by channel and external id: 201 when new,
   200 with the stored mention when it was pushed before); its suggestions are computed in the
   background. Optional ``conversation_id`` / ``in_reply_to_id`` place it in a thread.
-- GET /api/v1/mentions/ lists them oldest first; filters ``brand`` (key), ``channel``,
-  ``status``, ``assigned_to`` (username; ``none`` for the unassigned), ``min_age`` / ``max_age``
-  (minutes since received). GET /api/v1/mentions/<id>/.
+- GET /api/v1/mentions/ lists them oldest first; ``ordering=priority`` lists the open ones most
+  urgent first (console.triage), ``ordering=age`` oldest first. Each carries ``priority``
+  (minutes past its priority moment, higher is more urgent) and ``priority_reasons``. Filters
+  ``brand`` (key), ``channel``, ``status``, ``assigned_to`` (username; ``none`` for the
+  unassigned), ``issue`` (key of its top suggestion's issue), ``priority_min``, ``min_age`` /
+  ``max_age`` (minutes since received). GET /api/v1/mentions/<id>/.
 - POST /api/v1/mentions/<id>/take/, /release/, /assign/ {"agent": username}: who works it. Taking
   or answering a mention another agent has is refused with 409 (naming them) unless
   {"force": true}.
@@ -28,7 +31,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
@@ -53,9 +56,10 @@ from console.services import (
     mention_take,
     responses_suggested_for,
 )
+from console.triage import mentions_of_issues, priority_of, priority_reasons, with_severity
 from kb.api import BrandKeyField, BrandKeyFilter
 from kb.channels import Channel
-from kb.models import Response
+from kb.models import Issue, Response
 from kb.selectors import brands_served_by
 from suggestions.api import (
     MAX_TEXT,
@@ -184,6 +188,15 @@ class MentionSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="It shows them in public: reply in a private channel, and consider hiding the post.",
     )
+    priority = serializers.SerializerMethodField(
+        help_text="Minutes past its priority moment (its deadline brought forward by its issue's "
+        "severity and its tone, later when it needs no reply): higher is more urgent, negative "
+        "while still ahead."
+    )
+    priority_reasons = serializers.SerializerMethodField(
+        help_text='Why it stands there, most telling first: "overdue" or "due soon"; "safety", '
+        '"privacy" or "high severity"; "angry" or "urgent"; "no reply needed".'
+    )
 
     class Meta:
         model = Mention
@@ -208,6 +221,12 @@ class MentionSerializer(serializers.ModelSerializer):
             "escalation_note",
             "personal_data",
             "exposes_personal_data",
+            "priority",
+            "priority_reasons",
+            "priority_at",
+            "due_at",
+            "tone",
+            "needs_reply",
             "suggestions_ready",
             "suggestions_failed",
             "suggest_error",
@@ -221,6 +240,12 @@ class MentionSerializer(serializers.ModelSerializer):
 
     def get_author(self, mention: Mention) -> dict[str, str]:
         return {"handle": mention.author_handle, "name": mention.author_name}
+
+    def get_priority(self, mention: Mention) -> int:
+        return priority_of(mention, self.context.get("now"))
+
+    def get_priority_reasons(self, mention: Mention) -> list[str]:
+        return priority_reasons(mention, self.context.get("now"))
 
     def get_suggestions_ready(self, mention: Mention) -> bool:
         return mention.suggestion_id is not None
@@ -240,13 +265,35 @@ class MentionSerializer(serializers.ModelSerializer):
         return mention_candidates(mention=mention, agent=self.context["request"].user, templates=templates)
 
 
+OPEN = [Mention.Status.NEW, Mention.Status.ASSIGNED]
+
+
 class MentionFilter(django_filters.FilterSet):
+    ordering = django_filters.ChoiceFilter(
+        choices=[("priority", "priority"), ("age", "age")],
+        method="ordered",
+        label="priority: the open mentions (or those of the status asked for), most urgent first; "
+        "age: oldest first (the default)",
+    )
     brand = BrandKeyFilter()
     channel = django_filters.ChoiceFilter(choices=Channel.choices)
     status = django_filters.ChoiceFilter(choices=Mention.Status.choices)
     assigned_to = django_filters.CharFilter(method="held_by", label="Username; none for the unassigned")
     escalated = django_filters.BooleanFilter(
         field_name="escalated_at", lookup_expr="isnull", exclude=True, label="Escalated to a lead"
+    )
+    issue = django_filters.ModelChoiceFilter(
+        queryset=Issue.objects.all(),
+        to_field_name="key",
+        method="about_issue",
+        label="Key of the issue its top suggestion answers",
+        error_messages={"invalid_choice": "Unknown issue %(value)r."},
+    )
+    priority_min = django_filters.NumberFilter(
+        method="at_least_priority",
+        min_value=-MAX_AGE_MINUTES,
+        max_value=MAX_AGE_MINUTES,
+        label="Priority at least this (minutes past its priority moment; 0: due by now)",
     )
     min_age = django_filters.NumberFilter(
         method="older_than",
@@ -264,6 +311,21 @@ class MentionFilter(django_filters.FilterSet):
     class Meta:
         model = Mention
         fields = ["brand", "channel", "status", "external_id"]
+
+    def ordered(self, mentions: QuerySet[Mention], name: str, ordering: str) -> QuerySet[Mention]:
+        if ordering == "age":
+            return mentions.order_by("received_at", "id")
+        if not self.data.get("status"):
+            mentions = mentions.filter(status__in=OPEN)
+        return mentions.order_by(F("priority_at").asc(nulls_last=True), "received_at", "id")
+
+    def about_issue(self, mentions: QuerySet[Mention], name: str, issue: Issue) -> QuerySet[Mention]:
+        return mentions.filter(pk__in=mentions_of_issues({issue.pk}).values("pk"))
+
+    def at_least_priority(self, mentions: QuerySet[Mention], name: str, minutes: float) -> QuerySet[Mention]:
+        moment = timezone.now() - timedelta(minutes=float(minutes))
+        triaged = Q(priority_at__lte=moment)
+        return mentions.filter(triaged | Q(priority_at__isnull=True, received_at__lte=moment))
 
     def held_by(self, mentions: QuerySet[Mention], name: str, username: str) -> QuerySet[Mention]:
         if username == "none":
@@ -299,7 +361,11 @@ class MentionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self) -> QuerySet[Mention]:
         """Someone who serves particular brands sees those brands' mentions (and brandless ones)."""
         visible = Mention.objects.filter(mentions_visible_to(self.agent))
-        return visible.select_related("brand", "assigned_to", "escalated_by", "suggestion")
+        return with_severity(visible.select_related("brand", "assigned_to", "escalated_by", "suggestion"))
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        # One clock for the whole page: every mention's priority counts to the same moment.
+        return {**super().get_serializer_context(), "now": timezone.now()}
 
     @extend_schema(request=MentionInputSerializer, responses={200: MentionSerializer, 201: MentionSerializer})
     def create(self, request: Request) -> ApiResponse:

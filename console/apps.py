@@ -13,5 +13,9 @@ class ConsoleConfig(AppConfig):
 
     def ready(self) -> None:
         from console.roles import roles_grant_console_permissions
+        from console.triage import mentions_retriage_for_issues
+        from kb.signals import library_changed
 
         post_migrate.connect(roles_grant_console_permissions, sender=self)
+        # An issue's severity changed: its open mentions move in the inbox.
+        library_changed.connect(mentions_retriage_for_issues, dispatch_uid="console_retriage")

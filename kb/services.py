@@ -17,7 +17,7 @@ from django.db import models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from kb.models import Brand, Example, Issue, Response, Tag
+from kb.models import Brand, Department, Example, Issue, Response, Tag
 from kb.rendering import SAMPLE_CONTEXT, render_reply
 from kb.selectors import brands_served_by, may_edit_for
 from kb.signals import library_changed
@@ -38,7 +38,16 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     (Status.APPROVED, Status.RETIRED): "retire",
 }
 RESPONSE_CONTENT_FIELDS = ("key", "issue", "channel", "text", "language", "valid_from", "valid_until")
-ISSUE_FIELDS = ("key", "brand", "title", "description", "private_channel", "is_active")
+ISSUE_FIELDS = (
+    "key",
+    "brand",
+    "title",
+    "description",
+    "private_channel",
+    "is_active",
+    "severity",
+    "department",
+)
 EXAMPLE_FIELDS = ("issue", "text", "source", "status")
 BRAND_FIELDS = ("key", "name", "handle")
 # What a new response may start as; approval always follows a review.
@@ -228,6 +237,8 @@ def issue_create(
     description: str = "",
     tags: Iterable[str] = (),
     private_channel: bool = False,
+    severity: str = Issue.Severity.NORMAL,
+    department: Department | None = None,
     created_by: User | None = None,
 ) -> Issue:
     _check_serves(created_by, brand)
@@ -237,6 +248,8 @@ def issue_create(
         title=title,
         description=description,
         private_channel=private_channel,
+        severity=severity,
+        department=department,
         created_by=_real(created_by),
     )
     _save(issue, user=created_by, reason="created")
