@@ -14,7 +14,9 @@ EDITED_BY_AUTHORS = ("issue", "example", "response")
 
 ROLES: dict[str, list[str]] = {
     "Editors": [f"{action}_{model}" for model in LIBRARY_MODELS for action in ("add", "change", "view")]
-    + ["approve_response"],
+    + ["approve_response"]
+    # Leads name the departments that own issues and who gets each one's digest.
+    + [f"{action}_department" for action in ("add", "change", "view")],
     "Authors": [f"{action}_{model}" for model in EDITED_BY_AUTHORS for action in ("add", "change")]
     + [f"view_{model}" for model in LIBRARY_MODELS],
     "Agents": [f"view_{model}" for model in LIBRARY_MODELS],

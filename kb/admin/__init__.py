@@ -1,5 +1,5 @@
 """The Django admin for content editors: every write goes through kb.services."""
 
-from kb.admin import brands, examples, issues, responses
+from kb.admin import brands, departments, examples, issues, responses
 
-__all__ = ["brands", "examples", "issues", "responses"]
+__all__ = ["brands", "departments", "examples", "issues", "responses"]
