@@ -159,8 +159,10 @@ def quality(rows: Sequence[Row], seed: int) -> None:
         confusion_print(tone)
         needless = [row for row in subset if not readings[row.text].needs_reply]
         print(
-            f"  no reply needed: {len(needless)} rows "
+            f"  no reply needed: {len(needless)} rows, "
             + ", ".join(f"{label} {sum(row.sentiment == label for row in needless)}" for label in CLASSES)
+            + f" (praise {sum('praise' in readings[row.text].reasons for row in needless)}, "
+            f"chatter {sum('chatter' in readings[row.text].reasons for row in needless)})"
         )
 
 
@@ -194,8 +196,12 @@ def cost(rows: Sequence[Row], encode_limit: int) -> None:
             encode(text)
             encode_ns.append(time.perf_counter_ns() - started)
     tone_us = statistics.median(tone_ns) / 1000
+    p99 = statistics.quantiles(tone_ns, n=100)[98] / 1000
     slowest = max(tone_ns) / 1000
-    print(f"\ncost: tone_read median {tone_us:.0f} µs over {len(tone_ns)} tweets (slowest {slowest:.0f} µs)")
+    print(
+        f"\ncost: tone_read median {tone_us:.0f} µs over {len(tone_ns)} tweets "
+        f"(99th percentile {p99:.0f} µs, slowest {slowest:.0f} µs)"
+    )
     if encode_ns:
         encode_us = statistics.median(encode_ns) / 1000
         print(

@@ -72,7 +72,7 @@ URGENT_STRONG = re.compile(
 URGENT_WEAK = re.compile(r"\b(?:now|hours?|hrs?|today|tonight|tomorrow|still|again|minutes|mins)\b", re.I)
 SWEARING = re.compile(
     r"\b(?:fuck\w*|f\*+k\w*|shit\w*|s\*+t|wtf|omfg|bs|bullshit|crap\w*|damn\w*|pissed|screw (?:you|this)|"
-    r"hell|sucks?)\b|[#$%@&*!]{4,}",
+    r"hell|sucks?)\b|[#$%@&*][#$%@&*!]{2,}",  # and grawlix ("$#%!"), not a plain "!!!"
     re.IGNORECASE,
 )
 THANKS = re.compile(
