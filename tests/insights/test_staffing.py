@@ -4,8 +4,7 @@ worked are worked out in the comments."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as tz
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -26,7 +25,7 @@ pytestmark = pytest.mark.django_db
 STAFFING = "/api/v1/analytics/staffing/"
 # Monday 2 November to Sunday 15 November 2026: every hour of the week occurs twice.
 PERIOD = {"since": "2026-11-02", "until": "2026-11-15"}
-WEEK_1, WEEK_2 = datetime(2026, 11, 2, tzinfo=tz.utc), datetime(2026, 11, 9, tzinfo=tz.utc)
+WEEK_1, WEEK_2 = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC)
 
 
 def at(week: datetime, day: int, hour: int, minute: int) -> datetime:
