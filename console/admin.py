@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from console.models import Mention, ResponseTarget
+from console.sla import hours_words
 from console.targets import response_target_validate
 from kb.admin.base import ServedBrandsOnly
 from kb.models import Brand
@@ -170,21 +171,5 @@ class ResponseTargetAdmin(ServedBrandsOnly, admin.ModelAdmin):
 
     @admin.display(description="business hours")
     def hours(self, target: ResponseTarget) -> str:
-        return target_hours_words(target)
-
-
-DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-
-def target_hours_words(target: ResponseTarget) -> str:
-    """ "Round the clock", "Mon-Fri 09:00-17:00", "Mon, Wed 22:00-06:00"."""
-    days = sorted({int(day) for day in target.weekdays if day.isdigit() and int(day) < 7})
-    if len(days) == 7:
-        day_words = "every day"
-    elif days and days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-        day_words = f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
-    else:
-        day_words = ", ".join(DAY_NAMES[day] for day in days)
-    if target.opens_at is None or target.closes_at is None:
-        return "Round the clock" if len(days) == 7 else f"{day_words}, all day"
-    return f"{day_words} {target.opens_at:%H:%M}-{target.closes_at:%H:%M}"
+        days = [int(day) for day in target.weekdays if day.isdigit()]
+        return hours_words(weekdays=days, opens_at=target.opens_at, closes_at=target.closes_at)

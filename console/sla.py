@@ -12,7 +12,7 @@ hours with the local clock and never adds or loses a minute of work.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -50,6 +50,10 @@ class Target:
     @property
     def round_the_clock(self) -> bool:
         return self.opens_at is None and len(self.weekdays) == 7
+
+    @property
+    def hours_described(self) -> str:
+        return hours_words(weekdays=self.weekdays, opens_at=self.opens_at, closes_at=self.closes_at)
 
     @property
     def night_shift(self) -> bool:
@@ -176,6 +180,24 @@ def business_minutes(start: datetime, end: datetime, target: Target) -> float:
             break
         worked += min(closes, end) - max(opens, start)
     return worked.total_seconds() / 60
+
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def hours_words(*, weekdays: Iterable[int], opens_at: time | None, closes_at: time | None) -> str:
+    """When a team works, as a lead says it: "Round the clock", "Mon-Fri 09:00-17:00",
+    "Mon, Wed 22:00-06:00", "Sat-Sun, all day"."""
+    days = sorted({day for day in weekdays if 0 <= day < 7})
+    if len(days) == 7:
+        day_words = "every day"
+    elif len(days) > 1 and days == list(range(days[0], days[-1] + 1)):
+        day_words = f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+    else:
+        day_words = ", ".join(DAY_NAMES[day] for day in days)
+    if opens_at is None or closes_at is None:
+        return "Round the clock" if len(days) == 7 else f"{day_words}, all day"
+    return f"{day_words} {opens_at:%H:%M}-{closes_at:%H:%M}"
 
 
 def response_target_errors(

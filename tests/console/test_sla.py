@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from console.models import ResponseTarget
-from console.sla import Target, TargetBook, business_minutes, deadline, response_target_errors
+from console.sla import Target, TargetBook, business_minutes, deadline, hours_words, response_target_errors
 from kb.models import Brand
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -204,3 +204,17 @@ def test_a_good_clock_has_no_errors():
         weekdays="01234", opens_at=time(22), closes_at=time(6), time_zone="Europe/Berlin"
     )
     assert errors == {}
+
+
+@pytest.mark.parametrize(
+    ("weekdays", "opens_at", "closes_at", "words"),
+    [
+        (range(7), None, None, "Round the clock"),
+        (range(5), time(9), time(17), "Mon-Fri 09:00-17:00"),
+        ((0, 2), time(22), time(6), "Mon, Wed 22:00-06:00"),
+        ((5, 6), None, None, "Sat-Sun, all day"),
+        (range(7), time(8), time(20), "every day 08:00-20:00"),
+    ],
+)
+def test_hours_read_as_a_lead_says_them(weekdays, opens_at, closes_at, words):
+    assert hours_words(weekdays=weekdays, opens_at=opens_at, closes_at=closes_at) == words
