@@ -1,4 +1,5 @@
-"""What the console reads: the open mentions of a queue, oldest first, with their clock."""
+"""What the console reads: the open mentions of a queue, most urgent first (console.triage) or
+oldest first, filtered as the agent asks, with their clock."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User as Account
-from django.db.models import Case, Count, Q, QuerySet, When
+from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.utils import timezone
 
 from console.models import Mention
-from kb.models import Brand
+from console.triage import mentions_of_issues, with_severity
+from kb.models import Brand, Issue
 from kb.selectors import brands_served_by, served_rows
+from suggestions.models import SuggestedResponse
 
 QUEUES = ("open", "mine", "unassigned", "escalated", "done")
+# How open mentions may be listed: most urgent first (the inbox's default), or oldest first.
+ORDERINGS = ("priority", "age")
+OPEN = (Mention.Status.NEW, Mention.Status.ASSIGNED)
 
 
 def response_target() -> timedelta:
@@ -35,23 +41,79 @@ def may_work_for(user: Account, brand: Brand | None) -> bool:
     return served is None or brand is None or brand in served
 
 
-def mentions_queue(*, agent: Account, queue: str = "open", now: datetime | None = None) -> QuerySet[Mention]:
-    """The mentions of a queue that the agent may work. The open ones (new or assigned), oldest
-    first: every one, the agent's own, nobody's, or those escalated to a lead. Or ``done``: the
-    ones answered or dismissed today, the latest first."""
+def mentions_queue(
+    *,
+    agent: Account,
+    queue: str = "open",
+    now: datetime | None = None,
+    ordering: str = "priority",
+    brand: Brand | None = None,
+    channel: str = "",
+    issue: Issue | None = None,
+    priority_min: int | None = None,
+) -> QuerySet[Mention]:
+    """The mentions of a queue that the agent may work. The open ones (new or assigned): every
+    one, the agent's own, nobody's, or those escalated to a lead; most urgent first or oldest
+    first (``ordering``). Or ``done``: the ones answered or dismissed today, the latest first.
+    Narrowed to a brand, a channel, the issue of their top suggestion, a priority at least
+    ``priority_min``; each carries the severity of that issue (console.triage.with_severity)."""
     visible = Mention.objects.filter(mentions_visible_to(agent)).select_related(
         "brand", "assigned_to", "closed_by", "escalated_by", "suggestion"
     )
+    visible = mentions_narrowed(
+        visible, brand=brand, channel=channel, issue=issue, priority_min=priority_min, now=now
+    )
+    visible = with_severity(visible)
     if queue == "done":
         return visible.filter(closed_at__gte=start_of_day(now)).order_by("-closed_at", "-id")
-    open_ = visible.filter(status__in=[Mention.Status.NEW, Mention.Status.ASSIGNED])
+    open_ = visible.filter(status__in=OPEN)
     if queue == "mine":
         open_ = open_.filter(assigned_to=agent)
     elif queue == "unassigned":
         open_ = open_.filter(assigned_to__isnull=True)
     elif queue == "escalated":
         open_ = open_.filter(escalated_at__isnull=False)
-    return open_.order_by("received_at", "id")
+    return mentions_ordered(open_, ordering)
+
+
+def mentions_ordered(mentions: QuerySet[Mention], ordering: str) -> QuerySet[Mention]:
+    """``priority``: the earliest priority moment first (the most urgent; one indexed column),
+    mentions never triaged after them; ``age``: the oldest first."""
+    if ordering == "age":
+        return mentions.order_by("received_at", "id")
+    return mentions.order_by(F("priority_at").asc(nulls_last=True), "received_at", "id")
+
+
+def mentions_narrowed(
+    mentions: QuerySet[Mention],
+    *,
+    brand: Brand | None = None,
+    channel: str = "",
+    issue: Issue | None = None,
+    priority_min: float | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Mention]:
+    """The mentions of a brand, of a channel, whose top suggestion answers ``issue``, whose
+    priority (console.triage.priority_of) is at least ``priority_min``: each left out when None."""
+    if brand is not None:
+        mentions = mentions.filter(brand=brand)
+    if channel:
+        mentions = mentions.filter(channel=channel)
+    if issue is not None:
+        mentions = mentions.filter(pk__in=mentions_of_issues({issue.pk}).values("pk"))
+    if priority_min is not None:
+        moment = (now or timezone.now()) - timedelta(minutes=float(priority_min))
+        # Never triaged: counted from arrival, as priority_of counts it.
+        counted = Q(priority_at__lte=moment) | Q(priority_at__isnull=True, received_at__lte=moment)
+        mentions = mentions.filter(counted)
+    return mentions
+
+
+def issues_in_queue(*, agent: Account) -> QuerySet[Issue]:
+    """The issues the agent's open mentions are about (their top suggestion's), to filter by."""
+    open_ = Mention.objects.filter(mentions_visible_to(agent), status__in=OPEN)
+    top = SuggestedResponse.objects.filter(position=1, shown=True, request__mention__in=open_)
+    return Issue.objects.filter(pk__in=top.values("issue")).order_by("title")
 
 
 def queue_sizes(*, agent: Account, now: datetime | None = None) -> dict[str, int]:
@@ -64,8 +126,13 @@ def queue_sizes(*, agent: Account, now: datetime | None = None) -> dict[str, int
         unassigned=Count("pk", filter=is_open & Q(assigned_to__isnull=True)),
         escalated=Count("pk", filter=is_open & Q(escalated_at__isnull=False)),
         done=Count("pk", filter=Q(closed_at__gte=start_of_day(now))),
-        overdue=Count("pk", filter=is_open & Q(received_at__lt=now - response_target())),
+        overdue=Count("pk", filter=is_open & _overdue(now)),
     )
+
+
+def _overdue(now: datetime) -> Q:
+    """Past its deadline; one never triaged, past the default target since it arrived."""
+    return Q(due_at__lt=now) | Q(due_at__isnull=True, received_at__lt=now - response_target())
 
 
 def start_of_day(now: datetime | None = None) -> datetime:

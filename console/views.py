@@ -1,4 +1,5 @@
-"""The agents' console: the inbox by age against the response target, and one mention at a time
+"""The agents' console: the inbox, most urgent first (or oldest first) against each mention's
+response target, and one mention at a time
 with its drafts. Plain forms that post to the same services as the API; htmx refreshes parts of
 the pages by asking for the page again; a little JavaScript (console.js) for the live character
 count, copying and keyboard shortcuts."""
@@ -26,10 +27,10 @@ from django_htmx.middleware import HtmxDetails
 from console.clock import time_left_words
 from console.events import event_opened
 from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
+from console.inbox_filters import InboxFilterForm
 from console.models import Mention
 from console.outbound import outbound_for
 from console.selectors import (
-    QUEUES,
     agents_to_assign,
     customer_history,
     mention_thread,
@@ -49,6 +50,7 @@ from console.services import (
     mention_nothing_fits,
     mention_take,
 )
+from console.triage import TIME_REASONS, minutes_left, priority_reasons
 from kb.channels import channel_limit
 from kb.rendering import reply_length
 from suggestions.engine import IndexUnavailable
@@ -84,23 +86,43 @@ def _agent(request: HttpRequest) -> Account:
 @agents_only
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    """The queues. The page refreshes its list every CARELINE_CONSOLE_REFRESH_SECONDS (htmx
-    asks for the page again and swaps in the list), so new mentions and the clock show up."""
-    queue = request.GET.get("queue", "open")
-    if queue not in QUEUES:
-        queue = "open"
+    """The queues, most urgent first unless the agent asks for the oldest first, narrowed by
+    brand, channel, issue and priority. The page refreshes its list every
+    CARELINE_CONSOLE_REFRESH_SECONDS (htmx asks for the same address again and swaps in the
+    list), so new mentions, the clock and the chosen filters stay."""
     agent, now, target = _agent(request), timezone.now(), response_target()
+    filters = InboxFilterForm(request.GET, agent=agent)
+    wanted = filters.wanted()
+    queue = wanted["queue"]
     sizes = queue_sizes(agent=agent, now=now)
     rows = []
-    for mention in mentions_queue(agent=agent, queue=queue, now=now)[:INBOX_ROWS]:
-        minutes_left = round((mention.received_at + target - now).total_seconds() / 60)
-        clock = time_left_words(minutes_left)
-        rows.append({"mention": mention, "minutes_left": minutes_left, "clock": clock})
+    for mention in mentions_queue(agent=agent, now=now, **wanted)[:INBOX_ROWS]:
+        left = minutes_left(mention, now)
+        if left is None:  # never triaged: the default target since it arrived
+            left = round((mention.received_at + target - now).total_seconds() / 60)
+        reasons = priority_reasons(mention, now)
+        rows.append(
+            {
+                "mention": mention,
+                "minutes_left": left,
+                "clock": time_left_words(left),
+                # The clock says overdue or due soon in words; the badges say the rest.
+                "badges": [reason for reason in reasons if reason not in TIME_REASONS],
+            }
+        )
+    narrowed = any(wanted[name] not in (None, "") for name in ("brand", "channel", "issue", "priority_min"))
+    kept = request.GET.copy()
+    kept.pop("queue", None)
     context = {
         "queue": queue,
+        "ordering": wanted["ordering"],
+        "filters": filters,
+        "narrowed": narrowed,
+        # The tabs keep the order and filters chosen.
+        "kept_query": kept.urlencode(),
         "rows": rows,
         "sizes": sizes,
-        "hidden": sizes[queue] - len(rows),
+        "hidden": 0 if narrowed else sizes[queue] - len(rows),
         "overdue": sizes["overdue"],
         "target_minutes": int(target.total_seconds() // 60),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,

@@ -23,7 +23,7 @@ from rest_framework.views import set_rollback
 
 from kb import services
 from kb.channels import Channel
-from kb.models import Brand, Example, Issue, Response
+from kb.models import Brand, Department, Example, Issue, Response
 from kb.rendering import SAMPLE_CONTEXT, render_reply
 from kb.selectors import SEARCHED_FIELDS, brands_served_by, served_rows
 from kb.templating import TemplateRenderError
@@ -204,6 +204,19 @@ class IssueSerializer(serializers.ModelSerializer):
     )
     tags = TagsField(required=False)
     active = serializers.BooleanField(source="is_active", required=False)
+    severity = serializers.ChoiceField(
+        choices=Issue.Severity.choices,
+        required=False,
+        help_text="How urgent its mentions are: safety and privacy first, then high, normal, low.",
+    )
+    department = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=Department.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="The department that owns it (by name) and gets its digest.",
+        error_messages={"does_not_exist": "Unknown department {value!r}."},
+    )
     examples = ExampleSerializer(many=True, read_only=True)
     responses = NestedResponseSerializer(many=True, read_only=True)
     version = version_field()
@@ -219,6 +232,8 @@ class IssueSerializer(serializers.ModelSerializer):
             "tags",
             "private_channel",
             "active",
+            "severity",
+            "department",
             "examples",
             "responses",
             "version",

@@ -22,7 +22,7 @@ from django.utils.dateparse import parse_datetime
 from config.validators import unstorable_because
 from kb import services
 from kb.channels import Channel
-from kb.models import Brand, Example, Issue, Response
+from kb.models import Brand, Department, Example, Issue, Response
 from kb.services import User
 
 FORMAT = "careline-library/1"
@@ -37,6 +37,8 @@ _ISSUE_FIELDS = {
     "tags": list,
     "private_channel": bool,
     "active": bool,
+    "severity": str,
+    "department": (str, type(None)),
     "examples": list,
     "responses": list,
 }
@@ -160,7 +162,9 @@ def library_import(
 
 def library_export() -> dict[str, Any]:
     """The whole library in the file format, in a stable order (export is byte-for-byte repeatable)."""
-    issues = Issue.objects.select_related("brand").prefetch_related("tags", "examples", "responses")
+    issues = Issue.objects.select_related("brand", "department").prefetch_related(
+        "tags", "examples", "responses"
+    )
     return {
         "format": FORMAT,
         "brands": [
@@ -185,6 +189,11 @@ def _issue_entry(issue: Issue) -> dict[str, Any]:
         tags=sorted(tag.name for tag in issue.tags.all()),
         private_channel=issue.private_channel,
     )
+    # Written only when set, so files of libraries that never set them read as before.
+    if issue.severity != Issue.Severity.NORMAL:
+        entry["severity"] = issue.severity
+    if issue.department is not None:
+        entry["department"] = issue.department.name
     if not issue.is_active:
         entry["active"] = False
     entry["examples"] = [
@@ -240,6 +249,7 @@ def _check_structure(data: dict[str, Any]) -> tuple[list[str], list[str]]:
             and not Brand.objects.filter(key=brand).exists()
         ):
             errors.append(f"{where}: brand: unknown brand {brand!r}")
+        errors += _check_severity_and_department(where, issue)
         tags = issue.get("tags", [])
         if isinstance(tags, list) and not all(isinstance(tag, str) for tag in tags):
             errors.append(f"{where}: tags: must be a list of strings")
@@ -252,6 +262,26 @@ def _check_structure(data: dict[str, Any]) -> tuple[list[str], list[str]]:
                 r_where = f"{where}: {_where('responses', r_index, response)}"
                 errors += _check_response(r_where, response, response_keys)
     return errors, notices
+
+
+SEVERITIES = tuple(Issue.Severity.values)
+
+
+def _check_severity_and_department(where: str, issue: dict[str, Any]) -> list[str]:
+    """An issue's ``severity`` (one of SEVERITIES) and ``department`` (the name of one the library
+    has, or null for none); either left out keeps what the issue has."""
+    errors = []
+    severity = issue.get("severity")
+    if isinstance(severity, str) and severity not in SEVERITIES:
+        errors.append(f"{where}: severity: must be one of {', '.join(SEVERITIES)}, got {_preview(severity)}")
+    department = issue.get("department")
+    if (
+        isinstance(department, str)
+        and not unstorable_because(department)
+        and not Department.objects.filter(name=department).exists()
+    ):
+        errors.append(f"{where}: department: unknown department {department!r}")
+    return errors
 
 
 def _check_entries(errors: list[str], entries: Any, name: str, kind: str, fields: dict[str, Any]) -> set[str]:
@@ -547,6 +577,11 @@ class _Importer:
             "description": entry.get("description", ""),
             "private_channel": entry.get("private_channel", False),
         }
+        if "severity" in entry:
+            fields["severity"] = entry["severity"]
+        if "department" in entry:
+            name = entry["department"]
+            fields["department"] = None if name is None else Department.objects.get(name=name)
         tags = entry.get("tags", [])
         issue = Issue.objects.filter(key=entry["key"]).first()
         if issue is None:

@@ -40,6 +40,8 @@ class IssueForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         if "tag_names" in self.fields and self.instance.pk is not None:
             self.initial.setdefault("tag_names", ", ".join(self._stored_tags()))
+        if "severity" in self.fields:  # a form posted without it (a script) reads as normal
+            self.fields["severity"].required = False
 
     def _stored_tags(self) -> list[str]:
         # On the revert page the instance is an earlier version: offer the tags it had then.
@@ -47,6 +49,9 @@ class IssueForm(ServiceModelForm):
         if version is not None:
             return sorted(version.tags.values_list("tag__name", flat=True))
         return sorted(self.instance.tags.values_list("name", flat=True))
+
+    def clean_severity(self) -> str:
+        return self.cleaned_data.get("severity") or Issue.Severity.NORMAL
 
     def clean_tag_names(self) -> list[str]:
         return [name for name in re.split(r"[\s,]+", self.cleaned_data["tag_names"].lower()) if name]
@@ -90,14 +95,24 @@ class IssueAdmin(ServedBrandsLibrary, LibraryAdmin):
         "key",
         "title",
         "brand",
+        "severity",
+        "department",
         "tag_list",
         "private_channel",
         "active",
         "active_examples",
         "approved_responses",
     ]
-    list_filter = ["brand", "is_active", "private_channel", HasApprovedResponseFilter, "tags"]
-    list_select_related = ["brand"]
+    list_filter = [
+        "brand",
+        "severity",
+        "department",
+        "is_active",
+        "private_channel",
+        HasApprovedResponseFilter,
+        "tags",
+    ]
+    list_select_related = ["brand", "department"]
     search_fields = SEARCHED_FIELDS["issue"]
     ordering = ["key"]
     autocomplete_fields = ["brand"]
@@ -107,6 +122,7 @@ class IssueAdmin(ServedBrandsLibrary, LibraryAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         main = ["key", "brand", "title", "description", "tag_names", "private_channel"]
+        main += ["severity", "department"]
         if obj is None:
             return [(None, {"fields": main})]
         return [

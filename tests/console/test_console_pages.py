@@ -340,7 +340,7 @@ def test_a_long_queue_shows_its_oldest_rows_and_says_how_many_more(receive, brow
 
     assert f'data-id="{oldest[1].pk}"' in html
     assert f'data-id="{oldest[2].pk}"' not in html
-    assert "1 more not shown: the oldest 2 come first" in html
+    assert "1 more not shown: the most urgent 2 come first" in html  # the same as oldest: alike but for age
 
 
 def test_a_reply_from_a_page_that_did_not_show_the_holder_is_refused(luggage, browser):

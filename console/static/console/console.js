@@ -116,6 +116,16 @@
     });
   }
 
+  // The inbox's order and filters apply as soon as one is picked (the Apply button is there
+  // for browsers without scripts).
+  function filtersApply() {
+    const form = document.getElementById("inbox-filters");
+    if (!form) return;
+    form.querySelectorAll("select").forEach((select) => {
+      select.addEventListener("change", () => form.requestSubmit());
+    });
+  }
+
   // Drafts that were on their way have come in (the drafts part stops asking once they have).
   function draftsArrival() {
     let pending = Boolean(document.querySelector("#drafts .pending"));
@@ -176,7 +186,10 @@
   else document.addEventListener("DOMContentLoaded", () => setUpDrafts(document));
 
   document.addEventListener("DOMContentLoaded", () => {
-    if (document.getElementById("inbox-live")) inboxKeys();
+    if (document.getElementById("inbox-live")) {
+      inboxKeys();
+      filtersApply();
+    }
     if (document.getElementById("mention-text")) {
       mentionKeys();
       draftsArrival();
