@@ -161,6 +161,24 @@ def staffing_read(*, filters: AnalyticsFilter, goal: StaffingGoal) -> Staffing:
     )
 
 
+@dataclass(frozen=True)
+class MentionTimed:
+    arrived: datetime
+    minutes: float | None  # None: not closed, or closed without a take or an opening
+
+
+def mentions_timed(*, filters: AnalyticsFilter) -> list[MentionTimed]:
+    """Every mention ``filters`` selects, in arrival order, with its handling minutes as
+    staffing_read measures them (for checking its recommendations against a simulation)."""
+    arrived = {row["pk"]: row for row in _mentions(filters)}
+    handled = _handling(arrived, _events(_mention_q(filters)))
+    timed = [
+        MentionTimed(row["received_at"], getattr(handled.get(pk), "minutes", None))
+        for pk, row in arrived.items()
+    ]
+    return sorted(timed, key=lambda item: item.arrived)
+
+
 def _needed(rate: float, handle: float | None, goal: StaffingGoal) -> int | None:
     if rate == 0:
         return 0
