@@ -1,14 +1,26 @@
-"""How long finding content gaps takes for 10,000 mentions, and whether it still finds the topics.
+"""How long finding content gaps takes for 10,000 mentions, whether it still finds the topics, and
+how pure the gaps and the examples they show are.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps                      # 10,000 mentions, PCA to 50
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps --dimensions 0 20 50  # compare reductions
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps --repeat 0.2          # a fifth repeat earlier words
 
 The mentions are BANKING77 messages (train.csv and test.csv, shuffled with a fixed seed), written
 as tweets (a leading handle, a closing hashtag, an emoji and a link) as the engine would receive
-them. Encoding (the engine's embedder, after normalize_mention, as gaps_find does) and clustering
+them. ``--repeat SHARE`` makes that share of them the same words as an earlier mention (its own
+handle, tag, emoji and link), as when several customers send one message. Encoding (the engine's
+embedder, after normalize_mention, as gaps_find does) and clustering
 (insights.gaps.vectors_cluster: PCA, then HDBSCAN) are timed separately. The 77 categories are the
-truth: homogeneity says how pure the clusters are (1.0: each holds one category), `topics` how
-many categories are the majority of at least one cluster.
+truth: homogeneity says how pure the clusters are (1.0: each holds one category), purity the share
+of clustered mentions that belong to their gap's majority category (weighted by gap size), `topics`
+how many categories are the majority of at least one cluster.
+
+Examples: each gap shows its CARELINE_GAP_EXAMPLES most central mentions, ordered as
+insights.gaps stores them. "first k" is the rule before examples were deduplicated (the k most
+central, repeats and all), "distinct" the rule since (insights.gaps._first_distinct: the same words
+count once). For both: example purity (share of shown examples from the gap's majority category),
+repeated examples (shown examples whose words another shown example of the gap already has), and
+distinct phrasings per gap.
 """
 
 from __future__ import annotations
@@ -17,6 +29,8 @@ import argparse
 import os
 import random
 import time
+from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +38,58 @@ import numpy as np
 from bench.banking77 import DEFAULT_SOURCE, load, tweetify
 
 
-def mentions(source: Path, count: int, seed: int) -> tuple[list[str], list[str]]:
-    """`count` BANKING77 messages as tweets, with their categories."""
+def mentions(source: Path, count: int, seed: int, repeat: float = 0.0) -> tuple[list[str], list[str]]:
+    """`count` BANKING77 messages as tweets, with their categories; a `repeat` share of them the
+    same message as an earlier one."""
     intents, test = load(source, None)
     rows = [(text, category) for category, texts in intents.items() for text in texts] + test
     rng = random.Random(seed)
     rng.shuffle(rows)
     rows = rows[:count]
+    for index in range(1, len(rows)):
+        if rng.random() < repeat:
+            rows[index] = rows[rng.randrange(index)]
     return [tweetify(text, rng) for text, _ in rows], [category for _, category in rows]
+
+
+def purity(truth: np.ndarray, labels: np.ndarray) -> float:
+    """Share of clustered rows that belong to their cluster's majority category."""
+    clustered = labels != -1
+    if not clustered.any():
+        return 0.0
+    majority = sum(
+        Counter(truth[labels == label].tolist()).most_common(1)[0][1]
+        for label in set(labels[clustered].tolist())
+    )
+    return majority / int(clustered.sum())
+
+
+def examples_measure(
+    truth: np.ndarray,
+    labels: np.ndarray,
+    vectors: np.ndarray,
+    keys: Sequence[str],
+    pick: Callable[[list[int], list[str]], list[int]],
+) -> tuple[float, int, float]:
+    """(example purity, repeated examples, distinct phrasings per gap) of the examples that `pick`
+    chooses from each cluster's members in stored order (most central first)."""
+    from insights.gaps import vectors_centrality
+
+    right = shown = repeated = distinct = 0
+    clusters = sorted(set(labels.tolist()) - {-1})
+    for label in clusters:
+        rows = np.flatnonzero(labels == label)
+        centrality = vectors_centrality(vectors[rows])
+        order = sorted(range(len(rows)), key=lambda i: (-round(float(centrality[i]), 6), int(rows[i])))
+        member_keys = [keys[int(row)] for row in rows]
+        chosen = pick(order, member_keys)
+        majority = Counter(truth[rows].tolist()).most_common(1)[0][0]
+        right += sum(truth[rows[i]] == majority for i in chosen)
+        shown += len(chosen)
+        phrasings = {member_keys[i] for i in chosen}
+        repeated += len(chosen) - len(phrasings)
+        distinct += len(phrasings)
+    return (right / shown if shown else 0.0), repeated, (distinct / len(clusters) if clusters else 0.0)
 
 
 def main() -> None:
@@ -42,6 +100,7 @@ def main() -> None:
     parser.add_argument("--dimensions", type=int, nargs="+", default=[50], help="PCA sizes (0: none)")
     parser.add_argument("--min-cluster-size", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeat", type=float, default=0.0, help="share of mentions repeating earlier words")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     args = parser.parse_args()
 
@@ -49,21 +108,32 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from sklearn.metrics import adjusted_rand_score, homogeneity_score
 
-    from insights.gaps import vectors_cluster
+    from insights.gaps import _first_distinct, vectors_cluster
     from suggestions.embedder import get_embedder
     from suggestions.text import normalize_mention
 
-    texts, categories = mentions(args.source, args.count, args.seed)
+    texts, categories = mentions(args.source, args.count, args.seed, args.repeat)
     truth = np.array(categories)
     embedder = get_embedder()
+    normalized = [normalize_mention(text) for text in texts]
     started = time.perf_counter()
-    vectors = embedder.encode([normalize_mention(text) for text in texts])
+    vectors = embedder.encode(normalized)
     encoding = time.perf_counter() - started
     rate = len(texts) / encoding
-    print(f"{len(texts)} mentions, model {embedder.name}: encoding {encoding:.1f} s ({rate:.0f}/s)")
+    keys = [text.casefold() for text in normalized]  # as insights.gaps compares phrasings
+    print(
+        f"{len(texts)} mentions ({len(set(keys))} distinct phrasings, --repeat {args.repeat}), "
+        f"model {embedder.name}: encoding {encoding:.1f} s ({rate:.0f}/s)"
+    )
 
+    examples = settings.CARELINE_GAP_EXAMPLES
+    rules: dict[str, Callable[[list[int], list[str]], list[int]]] = {
+        f"first {examples}": lambda order, _keys: order[:examples],
+        "distinct": _first_distinct,
+    }
     for dimensions in args.dimensions:
         started = time.perf_counter()
         labels = vectors_cluster(vectors, min_cluster_size=args.min_cluster_size, dimensions=dimensions)
@@ -77,9 +147,16 @@ def main() -> None:
             f"dimensions {dimensions or vectors.shape[1]}: clustering {clustering:.1f} s, "
             f"{len(set(labels[clustered].tolist()))} clusters, {int((~clustered).sum())} noise, "
             f"homogeneity {homogeneity_score(truth[clustered], labels[clustered]):.3f}, "
+            f"purity {purity(truth, labels):.3f}, "
             f"ARI {adjusted_rand_score(truth[clustered], labels[clustered]):.3f}, "
             f"topics {len(majority)}/{len(set(categories))}"
         )
+        for name, pick in rules.items():
+            example_purity, repeated, distinct = examples_measure(truth, labels, vectors, keys, pick)
+            print(
+                f"  examples, {name:<8}: purity {example_purity:.3f}, {repeated} repeated, "
+                f"{distinct:.2f} distinct phrasings per gap"
+            )
 
 
 if __name__ == "__main__":
