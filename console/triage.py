@@ -46,8 +46,6 @@ TONE_LEAD_MINUTES: Final = 120
 # Praise and chatter can be liked or left: a day later than their deadline puts them below
 # everything due today, still listed for whoever works the queue down to zero.
 NO_REPLY_DELAY_MINUTES: Final = 24 * 60
-# Words at least this angry or urgent show a badge ("angry", "urgent").
-TONE_BADGE_AT: Final = 0.5
 # Less than this left before the deadline: "due soon".
 DUE_SOON_MINUTES: Final = 15
 
@@ -58,6 +56,7 @@ SEVERITY_REASONS: Final[dict[str, str]] = {
     Severity.HIGH: "high severity",
 }
 TONE_REASONS: Final = ("angry", "urgent")
+TIME_REASONS: Final = ("overdue", "due soon")
 
 # What mention_triage sets, for the callers that save them.
 TRIAGE_FIELDS: Final = ("tone", "needs_reply", "due_at", "priority_at")
@@ -143,9 +142,8 @@ def priority_reasons(mention: Mention, now: datetime | None = None) -> list[str]
     severity = severity_of(mention)
     if severity in SEVERITY_REASONS:
         reasons.append(SEVERITY_REASONS[severity])
-    if mention.tone is not None and mention.tone >= TONE_BADGE_AT:
-        said = [reason for reason in tone_read(mention.text).reasons if reason in TONE_REASONS]
-        reasons += said or ["angry"]
+    # Read again from its words (a tenth of a millisecond): the stored tone is a single number.
+    reasons += [reason for reason in tone_read(mention.text).reasons if reason in TONE_REASONS]
     if not mention.needs_reply:
         reasons.append("no reply needed")
     return reasons
