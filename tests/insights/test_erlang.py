@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
+from bench.week_traffic import serve_fixed
 from insights.erlang import agents_needed, erlang_b, erlang_c, service_level
 
 
@@ -98,3 +100,18 @@ def test_too_few_agents_promise_nothing_and_no_traffic_needs_nobody():
 def test_nonsense_inputs_are_refused(inputs):
     with pytest.raises(ValueError):
         agents_needed(**inputs)
+
+
+def test_a_simulated_queue_with_erlangs_assumptions_meets_its_prediction():
+    # Poisson arrivals and exponential handling, as Erlang C assumes, through the FIFO queue the
+    # staffing check uses: the share waiting more than the target matches 1 - service level.
+    rng = np.random.default_rng(7)
+    arrivals_per_minute, handle, agents, target = 0.5, 6.0, 4, 2.0
+    times = np.cumsum(rng.exponential(1 / arrivals_per_minute, size=200_000))
+    waits = np.array(
+        serve_fixed(list(zip(times, rng.exponential(handle, size=times.size), strict=True)), agents)
+    )
+    steady = waits[10_000:]
+
+    assert (steady > 0).mean() == pytest.approx(erlang_c(agents, 3.0), abs=0.01)
+    assert (steady <= target).mean() == pytest.approx(service_level(agents, 3.0, handle, target), abs=0.01)
