@@ -119,10 +119,9 @@
   // The inbox's order and filters apply as soon as one is picked (the Apply button is there
   // for browsers without scripts).
   function filtersApply() {
-    const form = document.getElementById("inbox-filters");
-    if (!form) return;
-    form.querySelectorAll("select").forEach((select) => {
-      select.addEventListener("change", () => form.requestSubmit());
+    document.addEventListener("change", (event) => {
+      const form = event.target.closest?.("#inbox-filters");
+      if (form && event.target.matches("select")) form.requestSubmit();
     });
   }
 
