@@ -303,6 +303,9 @@ CARELINE_RECALIBRATION_MIN_FEEDBACK = envint("CARELINE_RECALIBRATION_MIN_FEEDBAC
 # Threads torch may use per process (0: torch's default, one per core). One thread keeps a
 # mention's latency steady when web workers and the Celery worker share the cores.
 CARELINE_TORCH_THREADS = envint("CARELINE_TORCH_THREADS", 1)
+# BLAS threads for fitting the ranking (suggestions.ranking): one is fastest on a machine whose
+# cores are busy with other work; more only pay on a quiet machine with a very large library.
+CARELINE_FIT_THREADS = envint("CARELINE_FIT_THREADS", 1)
 # Single mentions through ONNX Runtime (the same weights, exported once into CARELINE_ONNX_DIR
 # and checked against torch); off: torch only.
 CARELINE_ONNX = envbool("CARELINE_ONNX", True)
