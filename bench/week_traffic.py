@@ -39,8 +39,14 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from kb.models import Brand, Response
 
 BRAND_KEY = "synthetic-air"
 CHANNEL = "twitter"
@@ -393,7 +399,9 @@ def write(arrivals: list[Arrival], names: list[str], *, replace: bool, seed: int
             _write_one(number, item, brand, responses[item.issue.key], agents, rng)
 
 
-def _write_one(number, item, brand, response, agents, rng) -> None:  # type: ignore[no-untyped-def]
+def _write_one(
+    number: int, item: Arrival, brand: Brand, response: Response, agents: list[User], rng: np.random.Generator
+) -> None:
     from console.models import Mention, MentionEvent
     from suggestions.models import Feedback, SuggestedResponse, SuggestionRequest
 
