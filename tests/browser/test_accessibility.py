@@ -126,10 +126,11 @@ def test_every_text_box_and_select_has_a_label(page, live_server, agent, luggage
 
 
 def test_the_inbox_rows_are_reached_with_tab_and_opened_with_enter(page, live_server, agent, receive):
-    receive("@AcmeAir the airline lost my luggage", minutes_ago=30)
-    second = receive("@AcmeAir my flight got cancelled and nobody can rebook me", minutes_ago=10)
+    # Most urgent first: the angry cancellation, then the older lost luggage.
+    second = receive("@AcmeAir the airline lost my luggage", minutes_ago=30)
+    receive("@AcmeAir my flight got cancelled and nobody can rebook me", minutes_ago=10)
     sign_in(page, live_server, "sam")
-    page.locator("#tab-done").focus()  # the last control before the list
+    page.locator("#inbox-filters button[type=submit]").focus()  # the last control before the list
 
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")

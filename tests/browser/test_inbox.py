@@ -70,5 +70,6 @@ def test_the_tabs_split_the_inbox_into_mine_and_unassigned(page, live_server, ag
     assert listed() == [str(nobodys.pk)]
     open_tab(page, "open")
     expect(rows(page)).to_have_count(3)
-    assert listed() == [str(mine.pk), str(olgas.pk), str(nobodys.pk)]
+    # Most urgent first: the angry cancellation before the older lost luggage.
+    assert listed() == [str(olgas.pk), str(mine.pk), str(nobodys.pk)]
     expect(page.locator(f'tr.mention[data-id="{olgas.pk}"] .assignee')).to_contain_text("Olga")
