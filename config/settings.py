@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import envbool, envcache, envfloat, envint, envlist, envrate, envstorage, envstr
 
@@ -270,6 +271,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "suggestions.tasks.recalibration_fit_task",
         "schedule": envint("CARELINE_RECALIBRATION_SECONDS", 60 * 60),
     },
+    # Each department's weekly digest (insights.digest); a second run in the week sends nothing.
+    "department-digest": {
+        "task": "insights.tasks.digest_send_task",
+        "schedule": crontab(
+            day_of_week=envstr("CARELINE_DIGEST_DAY", "mon"), hour=envint("CARELINE_DIGEST_HOUR", 7), minute=0
+        ),
+    },
 }
 
 # Retrieval
@@ -353,6 +361,30 @@ CARELINE_GAP_CONFIDENCE = envfloat("CARELINE_GAP_CONFIDENCE", 0.6)
 CARELINE_GAP_MIN_CLUSTER_SIZE = envint("CARELINE_GAP_MIN_CLUSTER_SIZE", 5)
 CARELINE_GAP_DIMENSIONS = envint("CARELINE_GAP_DIMENSIONS", 50)
 CARELINE_GAP_EXAMPLES = envint("CARELINE_GAP_EXAMPLES", 5)
+
+# E-mail (the departments' digests): the console backend prints messages while DEBUG is on; SMTP
+# otherwise, with the host and account below.
+EMAIL_BACKEND = envstr(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = envstr("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = envint("DJANGO_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = envstr("DJANGO_DEFAULT_FROM_EMAIL", "careline@localhost")
+# The weekly digest each department gets (insights.digest): sent by the beat's "department-digest"
+# on CARELINE_DIGEST_DAY (mon..sun) at CARELINE_DIGEST_HOUR (Celery's time zone, UTC unless set),
+# from CARELINE_DIGEST_FROM, with up to CARELINE_DIGEST_EXAMPLES example mentions per issue and
+# CARELINE_DIGEST_GAPS content gaps; links point at CARELINE_DIGEST_SITE_URL (empty: no links).
+CARELINE_DIGEST_FROM = envstr("CARELINE_DIGEST_FROM", DEFAULT_FROM_EMAIL)
+CARELINE_DIGEST_EXAMPLES = envint("CARELINE_DIGEST_EXAMPLES", 3)
+CARELINE_DIGEST_GAPS = envint("CARELINE_DIGEST_GAPS", 3)
+CARELINE_DIGEST_SITE_URL = envstr("CARELINE_DIGEST_SITE_URL", "")
 
 LOGGING = {
     "version": 1,

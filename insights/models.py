@@ -136,3 +136,22 @@ class RenderFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id} failed {self.failures} time(s)"
+
+
+class DigestSent(models.Model):
+    """A department's weekly digest, once it was handed to the e-mail backend: the record that
+    keeps a retried task, a second beat or a command run by hand from mailing it twice in a week."""
+
+    department = models.ForeignKey("kb.Department", on_delete=models.CASCADE, related_name="digests_sent")
+    week = models.DateField(help_text="The Monday of the week it was sent in.")
+    since = models.DateField(help_text="First day the digest covered.")
+    until = models.DateField(help_text="Last day the digest covered.")
+    recipients = models.TextField(help_text="Who it went to, one address per line.")
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-week", "department"]
+        constraints = [models.UniqueConstraint(fields=["department", "week"], name="digest_once_a_week")]
+
+    def __str__(self) -> str:
+        return f"{self.department} digest, week of {self.week}"

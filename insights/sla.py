@@ -154,6 +154,11 @@ def first_response_timed(mention: Mention, target: Target, now: datetime) -> Tim
     )
 
 
+def first_responses_timed(mentions: Iterable[Mention], *, book: TargetBook, now: datetime) -> list[Timed]:
+    """Each mention's first response against its brand and channel's target."""
+    return [first_response_timed(m, book.target_for(m.brand_id, m.channel), now) for m in mentions]
+
+
 def thread_key(mention: Mention) -> tuple[int | None, str, str]:
     return (mention.brand_id, mention.channel, mention.conversation_id or mention.external_id)
 
@@ -209,7 +214,7 @@ def mentions_timed(
     book = book or TargetBook.load()
     now = now or timezone.now()
     rows = list(mentions.only(*MENTION_FIELDS).order_by("received_at", "pk"))
-    first = [first_response_timed(m, book.target_for(m.brand_id, m.channel), now) for m in rows]
+    first = first_responses_timed(rows, book=book, now=now)
     resolution = [
         resolution_timed(thread, book.target_for(thread[0].brand_id, thread[0].channel), now)
         for thread in threads_of(rows)

@@ -1,14 +1,16 @@
-"""Celery entry points for content gaps. Logic lives in insights.gaps; tasks take no model
-instances."""
+"""Celery entry points for content gaps and the departments' digests. Logic lives in
+insights.gaps and insights.digest; tasks take no model instances."""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 
 from celery import shared_task
 
 from config.celery_app import ran_in_process
+from insights.digest import DigestsFailed, digest_send
 from insights.gaps import GapRunInProgress, gap_run_current, gaps_find
 from insights.models import GapRun
 
@@ -45,3 +47,18 @@ def gaps_find_start() -> StartedRun:
     result = gaps_find_task.delay(trigger=GapRun.Trigger.ON_DEMAND)
     run_id = result.get() if ran_in_process(result) else None
     return StartedRun(result.id, GapRun.objects.filter(pk=run_id).first() if run_id else None)
+
+
+@shared_task(
+    autoretry_for=(DigestsFailed,),
+    retry_backoff=60,
+    retry_backoff_max=60 * 60,
+    max_retries=5,
+    retry_jitter=True,
+)
+def digest_send_task() -> dict[str, int]:
+    """Each department's weekly digest (the beat's "department-digest"). A department whose mail
+    failed is retried with the task; those already mailed this week are skipped on the retry.
+    Returns how many departments ended in each outcome."""
+    outcomes = digest_send()
+    return dict(Counter(outcome.status for outcome in outcomes))
