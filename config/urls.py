@@ -21,6 +21,7 @@ from rest_framework.routers import DefaultRouter
 
 from config.health import healthz
 from console.api import MentionViewSet
+from console.targets_api import ResponseTargetViewSet
 from insights.urls import admin_urlpatterns as insights_admin_urlpatterns
 from insights.urls import api_urlpatterns as insights_api_urlpatterns
 from kb.api import BrandViewSet, ExampleViewSet, IssueViewSet, ResponseViewSet
@@ -38,6 +39,7 @@ router.register("examples", ExampleViewSet, basename="example")
 router.register("responses", ResponseViewSet, basename="response")
 router.register("suggestions", SuggestionViewSet, basename="suggestion")
 router.register("mentions", MentionViewSet, basename="mention")
+router.register("response-targets", ResponseTargetViewSet, basename="response-target")
 router.register("webhooks", WebhookViewSet, basename="webhook")
 
 urlpatterns = [
