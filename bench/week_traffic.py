@@ -6,6 +6,7 @@ dismissed).
     .venv/bin/python -m bench.week_traffic                    # 7 days ending yesterday, seed 16
     .venv/bin/python -m bench.week_traffic --weeks 4 --seed 3 --replace
     .venv/bin/python -m bench.week_traffic --dry-run          # print the week, write nothing
+    .venv/bin/python -m bench.week_traffic --open-hours 3 --replace   # leave a backlog open
 
 What it draws (numpy's seeded generator, so a seed gives the same week every time):
 
@@ -22,7 +23,10 @@ What it draws (numpy's seeded generator, so a seed gives the same week every tim
   or weekend), sized from the expected work with a little slack, the weekend late shift one
   short; an agent on shift takes the oldest waiting mention (first come, first served), opens
   it, takes it a few seconds later and answers it (praise is dismissed: liked, no reply) after
-  its handling time; a mention still waiting at the end of the week stays open in the inbox.
+  its handling time; a mention still waiting at the end of the week stays open in the inbox,
+  and so do all those of the last ``--open-hours`` (an overdue backlog for the inbox to order);
+- each mention's tone, need of a reply, deadline and inbox order set by console.triage, as the
+  console sets them, with the severity of its issue.
 
 The brand is ``synthetic-air`` ("Synthetic Air"), its issues and responses keyed
 ``synthetic-air-...``, its agents ``shift-agent-NN`` (group Agents, members of the brand). Run it
@@ -46,6 +50,7 @@ import numpy as np
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
+    from console.sla import TargetBook
     from kb.models import Brand, Response
 
 BRAND_KEY = "synthetic-air"
@@ -301,13 +306,16 @@ def serve_fixed(arrivals: Sequence[tuple[float, float]], agents: int) -> list[fl
     return waits
 
 
-def week_draw(seed: int, start: datetime, weeks: int) -> tuple[list[Arrival], list[str]]:
+def week_draw(seed: int, start: datetime, weeks: int, open_hours: int = 0) -> tuple[list[Arrival], list[str]]:
+    """The drawn arrivals, served by the roster in order (those of the last ``open_hours``, and
+    any the agents had not finished by the end, left open); and the agents' names."""
     rng = np.random.default_rng(seed)
     hours = 24 * 7 * weeks
     arrivals = draw_arrivals(rng, start, hours)
     names, on_duty = roster(start, hours)
-    minutes = [((item.at - start).total_seconds() / 60, item.handle_minutes) for item in arrivals]
-    for item, served in zip(arrivals, serve_in_order(minutes, len(names), on_duty, hours), strict=True):
+    worked = [item for item in arrivals if item.at < start + timedelta(hours=hours - open_hours)]
+    minutes = [((item.at - start).total_seconds() / 60, item.handle_minutes) for item in worked]
+    for item, served in zip(worked, serve_in_order(minutes, len(names), on_duty, hours), strict=True):
         if served is not None and start + timedelta(
             minutes=served[0] + item.handle_minutes
         ) < start + timedelta(hours=hours):
@@ -325,6 +333,9 @@ def main() -> None:
         "--start", type=date.fromisoformat, help="first day (default: weeks x 7 days before today)"
     )
     parser.add_argument("--replace", action="store_true", help="delete the brand's earlier mentions first")
+    parser.add_argument(
+        "--open-hours", type=int, default=0, help="leave the last hours' mentions open: an inbox to triage"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print what would be written, write nothing")
     args = parser.parse_args()
 
@@ -336,7 +347,7 @@ def main() -> None:
 
     first_day = args.start or timezone.localdate() - timedelta(days=7 * args.weeks)
     start = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
-    arrivals, names = week_draw(args.seed, start, args.weeks)
+    arrivals, names = week_draw(args.seed, start, args.weeks, args.open_hours)
     served = [item for item in arrivals if item.started is not None]
     mean_handle = sum(item.handle_minutes for item in arrivals) / max(len(arrivals), 1)
     print(
@@ -356,10 +367,12 @@ def write(arrivals: list[Arrival], names: list[str], *, replace: bool, seed: int
     from django.db import transaction
 
     from console.models import Mention
+    from console.sla import TargetBook
     from kb.models import Brand, Issue, Response
     from suggestions.models import SuggestionRequest
 
     rng = np.random.default_rng(seed + 1)
+    book = TargetBook.load()
     with transaction.atomic():
         brand, _ = Brand.objects.get_or_create(
             key=BRAND_KEY, defaults={"name": "Synthetic Air", "handle": "@SyntheticAir"}
@@ -396,13 +409,20 @@ def write(arrivals: list[Arrival], names: list[str], *, replace: bool, seed: int
             brand.members.add(user)
             agents.append(user)
         for number, item in enumerate(arrivals):
-            _write_one(number, item, brand, responses[item.issue.key], agents, rng)
+            _write_one(number, item, brand, responses[item.issue.key], agents, rng, book)
 
 
 def _write_one(
-    number: int, item: Arrival, brand: Brand, response: Response, agents: list[User], rng: np.random.Generator
+    number: int,
+    item: Arrival,
+    brand: Brand,
+    response: Response,
+    agents: list[User],
+    rng: np.random.Generator,
+    book: TargetBook,
 ) -> None:
     from console.models import Mention, MentionEvent
+    from console.triage import mention_triage
     from suggestions.models import Feedback, SuggestedResponse, SuggestionRequest
 
     request = SuggestionRequest.objects.create(
@@ -434,7 +454,7 @@ def _write_one(
     status = Mention.Status.NEW
     if agent is not None:
         status = Mention.Status.ANSWERED if needs_reply else Mention.Status.DISMISSED
-    mention = Mention.objects.create(
+    mention = Mention(
         text=item.text,
         brand=brand,
         channel=CHANNEL,
@@ -447,10 +467,11 @@ def _write_one(
         closed_at=closed_at,
         reply_text="Thanks, we are on it." if agent is not None and needs_reply else "",
         dismiss_reason="Praise: liked, no reply needed" if agent is not None and not needs_reply else "",
-        tone=0.85 if item.angry else (0.05 if not needs_reply else 0.2),
-        needs_reply=needs_reply,
         suggestion=request,
     )
+    # Tone, whether it needs a reply, deadline and inbox order, as the console sets them.
+    mention_triage(mention, book=book, severity=item.issue.severity)
+    mention.save()
     Kind = MentionEvent.Kind
     events = [MentionEvent(mention=mention, kind=Kind.RECEIVED, at=item.at)]
     if agent is not None:
