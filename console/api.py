@@ -31,8 +31,9 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User as Account
 from django.core.exceptions import ValidationError
-from django.db.models import F, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -41,7 +42,7 @@ from rest_framework.response import Response as ApiResponse
 
 from config.permissions import ActionPermissions
 from console.models import Mention
-from console.selectors import mentions_visible_to
+from console.selectors import OPEN, ORDERINGS, mentions_narrowed, mentions_ordered, mentions_visible_to
 from console.services import (
     MentionHeldByAnother,
     mention_answer,
@@ -56,7 +57,7 @@ from console.services import (
     mention_take,
     responses_suggested_for,
 )
-from console.triage import mentions_of_issues, priority_of, priority_reasons, with_severity
+from console.triage import priority_of, priority_reasons, with_severity
 from kb.api import BrandKeyField, BrandKeyFilter
 from kb.channels import Channel
 from kb.models import Issue, Response
@@ -265,12 +266,14 @@ class MentionSerializer(serializers.ModelSerializer):
         return mention_candidates(mention=mention, agent=self.context["request"].user, templates=templates)
 
 
-OPEN = [Mention.Status.NEW, Mention.Status.ASSIGNED]
+@extend_schema_field(OpenApiTypes.STR)
+class IssueKeyFilter(django_filters.ModelChoiceFilter):
+    """An issue by its key."""
 
 
 class MentionFilter(django_filters.FilterSet):
     ordering = django_filters.ChoiceFilter(
-        choices=[("priority", "priority"), ("age", "age")],
+        choices=[(name, name) for name in ORDERINGS],
         method="ordered",
         label="priority: the open mentions (or those of the status asked for), most urgent first; "
         "age: oldest first (the default)",
@@ -282,7 +285,7 @@ class MentionFilter(django_filters.FilterSet):
     escalated = django_filters.BooleanFilter(
         field_name="escalated_at", lookup_expr="isnull", exclude=True, label="Escalated to a lead"
     )
-    issue = django_filters.ModelChoiceFilter(
+    issue = IssueKeyFilter(
         queryset=Issue.objects.all(),
         to_field_name="key",
         method="about_issue",
@@ -293,7 +296,8 @@ class MentionFilter(django_filters.FilterSet):
         method="at_least_priority",
         min_value=-MAX_AGE_MINUTES,
         max_value=MAX_AGE_MINUTES,
-        label="Priority at least this (minutes past its priority moment; 0: due by now)",
+        label="Priority at least this: minutes past its priority moment (0: its moment has come; "
+        "-60: it comes within the hour)",
     )
     min_age = django_filters.NumberFilter(
         method="older_than",
@@ -313,19 +317,15 @@ class MentionFilter(django_filters.FilterSet):
         fields = ["brand", "channel", "status", "external_id"]
 
     def ordered(self, mentions: QuerySet[Mention], name: str, ordering: str) -> QuerySet[Mention]:
-        if ordering == "age":
-            return mentions.order_by("received_at", "id")
-        if not self.data.get("status"):
+        if ordering == "priority" and not self.data.get("status"):
             mentions = mentions.filter(status__in=OPEN)
-        return mentions.order_by(F("priority_at").asc(nulls_last=True), "received_at", "id")
+        return mentions_ordered(mentions, ordering)
 
     def about_issue(self, mentions: QuerySet[Mention], name: str, issue: Issue) -> QuerySet[Mention]:
-        return mentions.filter(pk__in=mentions_of_issues({issue.pk}).values("pk"))
+        return mentions_narrowed(mentions, issue=issue)
 
     def at_least_priority(self, mentions: QuerySet[Mention], name: str, minutes: float) -> QuerySet[Mention]:
-        moment = timezone.now() - timedelta(minutes=float(minutes))
-        triaged = Q(priority_at__lte=moment)
-        return mentions.filter(triaged | Q(priority_at__isnull=True, received_at__lte=moment))
+        return mentions_narrowed(mentions, priority_min=minutes)
 
     def held_by(self, mentions: QuerySet[Mention], name: str, username: str) -> QuerySet[Mention]:
         if username == "none":
