@@ -12,7 +12,7 @@ from django.contrib.auth.models import User as Account
 from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.utils import timezone
 
-from console.models import Mention
+from console.models import Mention, ResponseTarget
 from console.triage import mentions_of_issues, with_severity
 from kb.models import Brand, Issue
 from kb.selectors import brands_served_by, served_rows
@@ -22,6 +22,11 @@ QUEUES = ("open", "mine", "unassigned", "escalated", "done")
 # How open mentions may be listed: most urgent first (the inbox's default), or oldest first.
 ORDERINGS = ("priority", "age")
 OPEN = (Mention.Status.NEW, Mention.Status.ASSIGNED)
+
+
+def response_targets_set() -> bool:
+    """Whether a lead has set any response target (else every mention runs on the default)."""
+    return ResponseTarget.objects.exists()
 
 
 def response_target() -> timedelta:

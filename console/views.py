@@ -38,6 +38,7 @@ from console.selectors import (
     mentions_visible_to,
     queue_sizes,
     response_target,
+    response_targets_set,
 )
 from console.services import (
     drafts_private_first,
@@ -125,6 +126,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "hidden": 0 if narrowed else sizes[queue] - len(rows),
         "overdue": sizes["overdue"],
         "target_minutes": int(target.total_seconds() // 60),
+        # With targets of their own, brands and channels are late by different clocks.
+        "own_targets": response_targets_set(),
         "refresh_seconds": settings.CARELINE_CONSOLE_REFRESH_SECONDS,
     }
     return TemplateResponse(request, "console/inbox.html", context)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 from django.utils.html import escape
 
-from console.models import Mention
+from console.models import Mention, ResponseTarget
 from console.services import mention_drafts, mention_receive, mention_take
 from kb.models import Response
 from suggestions.models import Feedback, SuggestionRequest
@@ -68,6 +68,19 @@ def test_the_inbox_lists_open_mentions_oldest_first_with_their_clock(receive, br
     assert '<strong id="overdue-count">1</strong>' in html
     assert "15 min overdue" in html
     assert "in 50 min" in html
+
+
+def test_the_overdue_count_names_the_clock_it_counts_by(receive, browser, library):
+    receive("@AcmeAir still waiting on my refund", "late", minutes_ago=75)
+    assert "(target: answered within 60 min)" in browser.get("/").content.decode()
+
+    ResponseTarget.objects.create(
+        brand=library.brands["acme-air"], channel="twitter", first_response_minutes=15
+    )
+    html = browser.get("/").content.decode()
+
+    assert "against each brand and channel's response target" in html
+    assert "answered within 60 min" not in html
 
 
 def test_the_queues_are_everyone_mine_and_nobodys(receive, browser, agent):
