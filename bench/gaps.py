@@ -4,6 +4,7 @@ how pure the gaps and the examples they show are.
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps                      # 10,000 mentions, PCA to 50
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps --dimensions 0 20 50  # compare reductions
     HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps --repeat 0.2          # a fifth repeat earlier words
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.gaps --tune                # member thresholds, held out
 
 The mentions are BANKING77 messages (train.csv and test.csv, shuffled with a fixed seed), written
 as tweets (a leading handle, a closing hashtag, an emoji and a link) as the engine would receive
@@ -21,6 +22,11 @@ central, repeats and all), "distinct" the rule since (insights.gaps._first_disti
 count once). For both: example purity (share of shown examples from the gap's majority category),
 repeated examples (shown examples whose words another shown example of the gap already has), and
 distinct phrasings per gap.
+
+Each run clusters the same vectors twice: "before" clusters every mention and keeps every member,
+"after" as gaps_find does (each phrasing once, repeats joining it afterwards, members below
+insights.gaps.MEMBER_MIN_CENTRALITY to their gap's centre left out). ``--tune`` compares
+thresholds on the BANKING77 messages after the first --count, which the scored ones never hold.
 """
 
 from __future__ import annotations
@@ -38,14 +44,17 @@ import numpy as np
 from bench.banking77 import DEFAULT_SOURCE, load, tweetify
 
 
-def mentions(source: Path, count: int, seed: int, repeat: float = 0.0) -> tuple[list[str], list[str]]:
+def mentions(
+    source: Path, count: int, seed: int, repeat: float = 0.0, *, held_out: bool = False
+) -> tuple[list[str], list[str]]:
     """`count` BANKING77 messages as tweets, with their categories; a `repeat` share of them the
-    same message as an earlier one."""
+    same message as an earlier one. `held_out`: the messages after the first `count` instead,
+    which the scored ones never hold (for choosing settings)."""
     intents, test = load(source, None)
     rows = [(text, category) for category, texts in intents.items() for text in texts] + test
     rng = random.Random(seed)
     rng.shuffle(rows)
-    rows = rows[:count]
+    rows = rows[count:] if held_out else rows[:count]
     for index in range(1, len(rows)):
         if rng.random() < repeat:
             rows[index] = rows[rng.randrange(index)]
@@ -102,6 +111,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--repeat", type=float, default=0.0, help="share of mentions repeating earlier words")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="compare member thresholds on the messages after the first --count (never scored)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -109,13 +123,12 @@ def main() -> None:
 
     django.setup()
     from django.conf import settings
-    from sklearn.metrics import adjusted_rand_score, homogeneity_score
 
-    from insights.gaps import _first_distinct, vectors_cluster
+    from insights.gaps import MEMBER_MIN_CENTRALITY, _first_distinct, vectors_cluster
     from suggestions.embedder import get_embedder
     from suggestions.text import normalize_mention
 
-    texts, categories = mentions(args.source, args.count, args.seed, args.repeat)
+    texts, categories = mentions(args.source, args.count, args.seed, args.repeat, held_out=args.tune)
     truth = np.array(categories)
     embedder = get_embedder()
     normalized = [normalize_mention(text) for text in texts]
@@ -134,29 +147,69 @@ def main() -> None:
         f"first {examples}": lambda order, _keys: order[:examples],
         "distinct": _first_distinct,
     }
+    if args.tune:
+        tune(truth, vectors, keys, args.min_cluster_size, args.dimensions[0])
+        return
+    methods: dict[str, tuple[Sequence[str] | None, float]] = {
+        "before": (None, 0.0),  # every mention clustered, every member kept
+        "after": (keys, MEMBER_MIN_CENTRALITY),  # each phrasing once, far members left out
+    }
     for dimensions in args.dimensions:
-        started = time.perf_counter()
-        labels = vectors_cluster(vectors, min_cluster_size=args.min_cluster_size, dimensions=dimensions)
-        clustering = time.perf_counter() - started
-        clustered = labels != -1
-        majority = {
-            max(set(truth[labels == label]), key=list(truth[labels == label]).count)
-            for label in set(labels[clustered].tolist())
-        }
-        print(
-            f"dimensions {dimensions or vectors.shape[1]}: clustering {clustering:.1f} s, "
-            f"{len(set(labels[clustered].tolist()))} clusters, {int((~clustered).sum())} noise, "
-            f"homogeneity {homogeneity_score(truth[clustered], labels[clustered]):.3f}, "
-            f"purity {purity(truth, labels):.3f}, "
-            f"ARI {adjusted_rand_score(truth[clustered], labels[clustered]):.3f}, "
-            f"topics {len(majority)}/{len(set(categories))}"
-        )
-        for name, pick in rules.items():
-            example_purity, repeated, distinct = examples_measure(truth, labels, vectors, keys, pick)
-            print(
-                f"  examples, {name:<8}: purity {example_purity:.3f}, {repeated} repeated, "
-                f"{distinct:.2f} distinct phrasings per gap"
+        for method, (phrasing_keys, min_centrality) in methods.items():
+            started = time.perf_counter()
+            labels = vectors_cluster(
+                vectors,
+                min_cluster_size=args.min_cluster_size,
+                dimensions=dimensions,
+                keys=phrasing_keys,
+                min_centrality=min_centrality,
             )
+            clustering = time.perf_counter() - started
+            print(f"{method}: {clusters_describe(truth, labels, keys)}, clustering {clustering:.1f} s")
+            for name, pick in rules.items():
+                example_purity, repeated, distinct = examples_measure(truth, labels, vectors, keys, pick)
+                print(
+                    f"  examples, {name:<8}: purity {example_purity:.3f}, {repeated} repeated, "
+                    f"{distinct:.2f} distinct phrasings per gap"
+                )
+
+
+def clusters_describe(truth: np.ndarray, labels: np.ndarray, keys: Sequence[str]) -> str:
+    """Gaps, share left out, homogeneity, purity, ARI, topics and the smallest gap's phrasings."""
+    from sklearn.metrics import adjusted_rand_score, homogeneity_score
+
+    clustered = labels != -1
+    clusters = sorted(set(labels[clustered].tolist()))
+    if not clusters:
+        return "0 clusters"
+    majority = {Counter(truth[labels == label].tolist()).most_common(1)[0][0] for label in clusters}
+    fewest = min(len({keys[int(row)] for row in np.flatnonzero(labels == label)}) for label in clusters)
+    return (
+        f"{len(clusters)} clusters, {int((~clustered).sum())} noise "
+        f"({(~clustered).mean():.1%} left out), "
+        f"homogeneity {homogeneity_score(truth[clustered], labels[clustered]):.3f}, "
+        f"purity {purity(truth, labels):.3f}, "
+        f"ARI {adjusted_rand_score(truth[clustered], labels[clustered]):.3f}, "
+        f"topics {len(majority)}/{len(set(truth.tolist()))}, "
+        f"fewest phrasings in a gap {fewest}"
+    )
+
+
+def tune(
+    truth: np.ndarray, vectors: np.ndarray, keys: Sequence[str], min_cluster_size: int, dimensions: int
+) -> None:
+    """Gaps found at each member threshold, on the held-out messages."""
+    from insights.gaps import vectors_cluster
+
+    for threshold in (0.0, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8):
+        labels = vectors_cluster(
+            vectors,
+            min_cluster_size=min_cluster_size,
+            dimensions=dimensions,
+            keys=keys,
+            min_centrality=threshold,
+        )
+        print(f"min centrality {threshold:.2f}: {clusters_describe(truth, labels, keys)}")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 # all-MiniLM-L6-v2: 0.75-0.86 for 8 phrasings of one BANKING77 category or 5 tweets about gift
 # cards; 0.46-0.53 for 20 messages of 20 different banking categories.
 SINGLE_TOPIC_COHERENCE = 0.65
+# Cosine of a phrasing to its cluster's centre below which it is left out of the gap: chosen with
+# bench/gaps.py --tune on BANKING77 messages the scored 10,000 do not hold.
+MEMBER_MIN_CENTRALITY = 0.7
 
 TREND_DAYS = 7
 EXAMPLE_MAX_LENGTH = Example._meta.get_field("text").max_length or 1000
@@ -165,12 +168,51 @@ def gap_run_current() -> GapRun | None:
 # ---- clustering -------------------------------------------------------------------------------
 
 
-def vectors_cluster(vectors: np.ndarray, *, min_cluster_size: int, dimensions: int) -> np.ndarray:
+def vectors_cluster(
+    vectors: np.ndarray,
+    *,
+    min_cluster_size: int,
+    dimensions: int,
+    keys: Sequence[str] | None = None,
+    min_centrality: float = 0.0,
+) -> np.ndarray:
     """One label per row: the cluster it joins, or -1 for noise. HDBSCAN (density-based, so
     scattered mentions stay out) on the vectors reduced by PCA to `dimensions` (0: not reduced).
     Measured with bench/gaps.py on 10,000 mentions: 384 dimensions take minutes, 50 seconds,
     with clusters as pure. A lone group among stray mentions is found too (see below).
+
+    Rows with the same `keys` (the same words sent by several customers) are clustered once and
+    join their phrasing's cluster afterwards: repeats of one message never make a cluster of
+    their own, `min_cluster_size` counts different phrasings, and repeats do not pull a centre
+    towards them. A phrasing whose cosine to its cluster's centre (the mean of its different
+    phrasings) is below `min_centrality` is left out, with its repeats; a cluster left with fewer
+    than `min_cluster_size` phrasings is dropped. Without keys every row is its own phrasing.
     Deterministic: the same vectors in the same order give the same labels."""
+    count = len(vectors)
+    firsts, phrasing_of_row = _distinct_rows(keys if keys is not None else range(count))
+    phrasings = vectors[firsts]
+    labels = _density_cluster(phrasings, min_cluster_size=min_cluster_size, dimensions=dimensions)
+    if min_centrality > 0:
+        labels = _far_phrasings_drop(
+            phrasings, labels, min_centrality=min_centrality, min_cluster_size=min_cluster_size
+        )
+    return labels[phrasing_of_row] if count else labels
+
+
+def _distinct_rows(keys: Iterable[object]) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct key, in order, and for each row the index of its key."""
+    index: dict[object, int] = {}
+    firsts: list[int] = []
+    phrasing_of_row: list[int] = []
+    for row, key in enumerate(keys):
+        if key not in index:
+            index[key] = len(firsts)
+            firsts.append(row)
+        phrasing_of_row.append(index[key])
+    return np.array(firsts, dtype=np.int64), np.array(phrasing_of_row, dtype=np.int64)
+
+
+def _density_cluster(vectors: np.ndarray, *, min_cluster_size: int, dimensions: int) -> np.ndarray:
     count = len(vectors)
     if count < max(min_cluster_size, 2):
         return np.full(count, -1, dtype=np.int64)
@@ -188,6 +230,22 @@ def vectors_cluster(vectors: np.ndarray, *, min_cluster_size: int, dimensions: i
         if len(members) and vectors_centrality(members).mean() >= SINGLE_TOPIC_COHERENCE:
             labels = candidate
     return labels.astype(np.int64)
+
+
+def _far_phrasings_drop(
+    vectors: np.ndarray, labels: np.ndarray, *, min_centrality: float, min_cluster_size: int
+) -> np.ndarray:
+    """`labels` without the rows far from their cluster's centre, and without the clusters too
+    few rows are left in; the clusters kept are numbered from 0 in their former order."""
+    kept = np.full(len(labels), -1, dtype=np.int64)
+    number = 0
+    for label in sorted(set(labels.tolist()) - {-1}):
+        rows = np.flatnonzero(labels == label)
+        near = rows[vectors_centrality(vectors[rows]) >= min_centrality]
+        if len(near) >= min_cluster_size:
+            kept[near] = number
+            number += 1
+    return kept
 
 
 def vectors_centrality(vectors: np.ndarray) -> np.ndarray:
@@ -216,6 +274,8 @@ def gaps_find(*, trigger: str = GapRun.Trigger.ON_DEMAND, now: datetime | None =
             vectors,
             min_cluster_size=settings.CARELINE_GAP_MIN_CLUSTER_SIZE,
             dimensions=settings.CARELINE_GAP_DIMENSIONS,
+            keys=[text.casefold() for text in texts],
+            min_centrality=MEMBER_MIN_CENTRALITY,
         )
         with transaction.atomic():
             GapCluster.objects.filter(status=Status.OPEN).delete()

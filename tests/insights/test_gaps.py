@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from io import StringIO
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -17,11 +18,13 @@ from insights.gaps import (
     gap_dismiss,
     gap_examples,
     gaps_find,
+    vectors_cluster,
 )
 from insights.models import GapCluster, GapMember, GapRun
 from insights.tasks import gaps_find_task
 from suggestions.embedder import use_embedder
 from suggestions.models import Feedback
+from suggestions.text import normalize_mention
 from tests.factories import (
     BrandFactory,
     FeedbackFactory,
@@ -30,7 +33,7 @@ from tests.factories import (
     UserFactory,
     request_with_suggestions,
 )
-from tests.insights.test_gaps_support import PlannedEmbedder, group, mention, scattered
+from tests.insights.test_gaps_support import DIMENSION, PlannedEmbedder, group, mention, scattered
 
 pytestmark = pytest.mark.django_db
 
@@ -364,3 +367,56 @@ def test_the_task_skips_quietly_while_a_run_is_under_way(planned):
 
     assert gaps_find_task.delay().get() is None
     assert GapRun.objects.count() == 1
+
+
+# ---- purity: repeats and far-off members ------------------------------------------------------
+
+
+def test_repeats_of_a_few_phrasings_never_make_a_gap_of_their_own(planned, settings):
+    settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
+    # Twelve customers, three different phrasings: dense, but fewer than five ways of saying it.
+    repeated = [
+        mention(planned, f"@AcmeAir my card was swallowed at the {place}", axis=0, spread=0.001)
+        for place in ("airport", "station", "mall")
+        for _ in range(4)
+    ]
+    refunds = group(planned, "my refund never arrived", 6, axis=1)
+    app = group(planned, "the app crashes when I open statements", 6, axis=2)
+
+    run = gaps_find()
+
+    assert [member_ids(cluster) for cluster in open_clusters()] == [ids(refunds), ids(app)]
+    assert run.noise == len(repeated)
+    assert not GapMember.objects.filter(request__in=repeated).exists()
+
+
+def test_repeats_join_the_gap_of_their_phrasing(planned, settings):
+    settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
+    refunds = group(planned, "my refund never arrived", 5, axis=0)
+    again = [mention(planned, "my refund never arrived (customer 0)", axis=0) for _ in range(3)]
+    app = group(planned, "the app crashes when I open statements", 6, axis=1)
+
+    gaps_find()
+
+    assert [member_ids(cluster) for cluster in open_clusters()] == [ids(refunds + again), ids(app)]
+
+
+def test_a_member_far_from_its_gaps_centre_is_left_out(planned, settings):
+    settings.CARELINE_GAP_MIN_CLUSTER_SIZE = 5
+    gift_cards = group(planned, "can I buy a gift card", 8, axis=0)
+    # Between gift cards and a topic of its own: near enough for the density to take it in,
+    # a cosine of about 0.66 to the gift cards' centre.
+    stroller = SuggestionRequestFactory(text="my stroller arrived broken", abstained=True)
+    planned.plan(stroller.text, 0.6 * np.eye(DIMENSION)[0] + 0.8 * np.eye(DIMENSION)[3])
+    app = group(planned, "the app crashes when I open statements", 8, axis=1)
+
+    run = gaps_find()
+
+    assert [member_ids(cluster) for cluster in open_clusters()] == [ids(gift_cards), ids(app)]
+    assert run.noise == 1
+    labels = vectors_cluster(
+        planned.encode([normalize_mention(r.text) for r in [*gift_cards, stroller, *app]]),
+        min_cluster_size=5,
+        dimensions=0,
+    )
+    assert labels[len(gift_cards)] == labels[0]  # kept when nothing is trimmed
