@@ -221,11 +221,12 @@ def mention_answer(
     split: bool = False,
 ) -> Mention:
     """Record the reply the agent sent (with ``split``, a reply too long for the channel sent as
-    numbered parts where the channel takes threads: kb.reply_parts). With ``response`` (one of the mention's suggestions, or of
-    its candidates when the engine abstained) it is feedback too: accepted when the text is the
-    draft's, edited otherwise. Without one it is the agent's own reply. Refused while another
-    agent has the mention, unless ``force``; when the response is no longer live for the mention
-    (see mention_drafts); and when the reply is longer than the mention's channel carries."""
+    numbered parts where the channel takes threads: kb.reply_parts). With ``response`` (one of
+    the mention's suggestions, or of its candidates when the engine abstained) it is feedback
+    too: accepted when the text is the draft's, edited otherwise. Without one it is the agent's
+    own reply. Refused while another agent has the mention, unless ``force``; when the response
+    is no longer live for the mention (see mention_drafts); and when the reply is longer than
+    the mention's channel carries."""
     text = _reply_text(text)
     with transaction.atomic():
         mention = _open_locked(mention)
