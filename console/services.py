@@ -19,10 +19,9 @@ from console.models import Mention, MentionEvent
 from console.selectors import agents_to_assign, conversation_holder, leads_for, may_work_for
 from console.signals import mention_event
 from console.triage import TRIAGE_FIELDS, mention_triage
-from kb.channels import Channel, channel_allows_threads, channel_limit
+from kb.channels import Channel, channel_limit
 from kb.models import Brand, Response
 from kb.rendering import reply_length
-from kb.reply_parts import parts_needed, reply_parts
 from kb.selectors import response_answers, response_unsendable_because, responses_live
 from suggestions.models import Feedback
 from suggestions.privacy import personal_data_kinds
@@ -218,19 +217,16 @@ def mention_answer(
     response: Response | None = None,
     sent_at: datetime | None = None,
     force: bool = False,
-    split: bool = False,
 ) -> Mention:
-    """Record the reply the agent sent (with ``split``, a reply too long for the channel sent as
-    numbered parts where the channel takes threads: kb.reply_parts). With ``response`` (one of
-    the mention's suggestions, or of its candidates when the engine abstained) it is feedback
-    too: accepted when the text is the draft's, edited otherwise. Without one it is the agent's
-    own reply. Refused while another agent has the mention, unless ``force``; when the response
-    is no longer live for the mention (see mention_drafts); and when the reply is longer than
-    the mention's channel carries."""
+    """Record the reply the agent sent. With ``response`` (one of the mention's suggestions, or of
+    its candidates when the engine abstained) it is feedback too: accepted when the text is the
+    draft's, edited otherwise. Without one it is the agent's own reply. Refused while another
+    agent has the mention, unless ``force``; when the response is no longer live for the mention
+    (see mention_drafts); and when the reply is longer than the mention's channel carries."""
     text = _reply_text(text)
     with transaction.atomic():
         mention = _open_locked(mention)
-        _answer_refuse(mention, text, agent, response, force, split)
+        _answer_refuse(mention, text, agent, response, force)
         request = mention.suggestion
         if response is not None and request is not None:
             offered = _drafts_rendered(mention, request.offered, agent, templates=None)
@@ -247,26 +243,18 @@ def mention_answer(
         _close(mention, Mention.Status.ANSWERED, agent, reply_text=text)
         event_record(mention, MentionEvent.Kind.ANSWERED, agent=agent, at=mention.closed_at)
         reply = {"text": text, "response": response.key if response else None, "agent": agent.get_username()}
-        if split:
-            reply["parts"] = reply_parts(text, channel=mention.channel, reply_to=mention.author_handle)
         mention_event.send(Mention, event="mention.answered", mention=mention, details={"reply": reply})
     return mention
 
 
 def mention_answer_check(
-    *,
-    mention: Mention,
-    text: str,
-    agent: Account,
-    response: Response | None = None,
-    force: bool = False,
-    split: bool = False,
+    *, mention: Mention, text: str, agent: Account, response: Response | None = None, force: bool = False
 ) -> None:
     """Refuse, as mention_answer would, a reply about to be posted on the mention's channel
     (console.outbound), so that nothing goes out that the inbox would not record."""
     text = _reply_text(text)
     with transaction.atomic():
-        _answer_refuse(_open_locked(mention), text, agent, response, force, split)
+        _answer_refuse(_open_locked(mention), text, agent, response, force)
 
 
 def _reply_text(text: str) -> str:
@@ -277,12 +265,12 @@ def _reply_text(text: str) -> str:
 
 
 def _answer_refuse(
-    mention: Mention, text: str, agent: Account, response: Response | None, force: bool, split: bool = False
+    mention: Mention, text: str, agent: Account, response: Response | None, force: bool
 ) -> None:
     """The refusals of mention_answer, on the mention locked by the caller's transaction."""
     if mention.assigned_to_id not in (None, agent.pk) and not force:
         raise MentionHeldByAnother(mention)
-    refused = _too_long(mention, text, split)
+    refused = _too_long(mention, text)
     request = mention.suggestion
     if response is not None:
         if request is None:
@@ -491,24 +479,14 @@ def _close(mention: Mention, status: str, agent: Account, **fields: str) -> None
     mention.save()
 
 
-def _too_long(mention: Mention, text: str, split: bool = False) -> dict[str, str]:
-    """The refusal of a reply longer than the mention's channel carries, counted as it counts;
-    where the channel takes threads it says how many parts it would take, and ``split`` (send
-    it as those parts) lifts it."""
+def _too_long(mention: Mention, text: str) -> dict[str, str]:
+    """The refusal of a reply longer than the mention's channel carries, counted as it counts."""
     limit = channel_limit(mention.channel)
     length = reply_length(text, mention.channel, reply_to=mention.author_handle)
     if limit is None or length <= limit:
         return {}
     channel = Channel(mention.channel).label
-    over = f"{length} characters, over the {limit} {channel} allows"
-    if not channel_allows_threads(mention.channel):
-        return {"text": f"{over}; shorten it before sending."}
-    parts = parts_needed(text, channel=mention.channel, reply_to=mention.author_handle)
-    if parts is None:
-        return {"text": f"{over}, and it cannot be split with every word whole; shorten it."}
-    if split:
-        return {}
-    return {"text": f"{over}; shorten it, or send it split into {parts} parts."}
+    return {"text": f"{length} characters, over the {limit} {channel} allows; shorten it before sending."}
 
 
 def _suggested_text(drafts: list[dict[str, Any]], response: Response) -> str:

@@ -27,16 +27,3 @@ def channel_limit(channel: str) -> int | None:
     if channel == Channel.ANY:
         return min(limit for limit in CHANNEL_LIMITS.values() if limit is not None)
     return CHANNEL_LIMITS[channel]
-
-
-# Channels where a reply over the limit may go out as a thread of numbered parts, each answering
-# the one before. X: a reply to our own previous reply reads as one chain under the mention.
-# Facebook and Instagram nest replies one level under the comment, so parts would not read as a
-# chain, and their limits (8000, 2200) are past what a reply in public should say: shorten it or
-# take it private. E-mail has no limit to split for.
-THREADED_CHANNELS: frozenset[str] = frozenset({Channel.TWITTER})
-
-
-def channel_allows_threads(channel: str) -> bool:
-    """Whether a reply too long for the channel may be split into numbered parts on it."""
-    return channel in THREADED_CHANNELS
