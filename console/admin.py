@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from console.models import Mention, ResponseTarget
-from console.sla import hours_words
+from console.sla import TARGET_FIELDS, hours_words
 from console.targets import response_target_validate
 from kb.admin.base import ServedBrandsOnly
 from kb.models import Brand
@@ -77,16 +77,7 @@ class ResponseTargetForm(forms.ModelForm):
 
     class Meta:
         model = ResponseTarget
-        fields = [
-            "brand",
-            "channel",
-            "first_response_minutes",
-            "resolution_minutes",
-            "weekdays",
-            "opens_at",
-            "closes_at",
-            "time_zone",
-        ]
+        fields = list(TARGET_FIELDS)
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

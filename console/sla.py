@@ -21,6 +21,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.conf import settings
 
+# What a lead sets on a response target, in the admin and over the API.
+TARGET_FIELDS = (
+    "brand",
+    "channel",
+    "first_response_minutes",
+    "resolution_minutes",
+    "weekdays",
+    "opens_at",
+    "closes_at",
+    "time_zone",
+)
+
 if TYPE_CHECKING:
     from console.models import ResponseTarget
 

@@ -14,21 +14,12 @@ from rest_framework.exceptions import PermissionDenied
 
 from config.permissions import ActionPermissions
 from console.models import ResponseTarget
+from console.sla import TARGET_FIELDS as CLOCK_AND_SCOPE
 from console.targets import response_target_validate
 from kb.api import BrandKeyField
 from kb.channels import Channel
 from kb.selectors import may_edit_for, served_rows
 
-CLOCK_AND_SCOPE = (
-    "brand",
-    "channel",
-    "first_response_minutes",
-    "resolution_minutes",
-    "weekdays",
-    "opens_at",
-    "closes_at",
-    "time_zone",
-)
 SHARED_TARGET = "Only someone who serves every brand changes a target shared by every brand."
 
 
