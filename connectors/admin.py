@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from connectors.models import XConnection, XPost
+from connectors.models import XConnection, XPost, XPostPart
 from connectors.services import (
     connection_create,
     connection_refusals,
@@ -179,8 +179,21 @@ class XConnectionAdmin(admin.ModelAdmin):
                 )
 
 
+class XPostPartInline(admin.TabularInline):
+    """A reply posted in parts: each part, whether it is on X, and its tweet."""
+
+    model = XPostPart
+    extra = 0
+    fields = readonly_fields = ("position", "text", "status", "posted_id", "posted_at")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(XPost)
 class XPostAdmin(ReadOnlyAdmin):
+    inlines = [XPostPartInline]
     list_display = [
         "attempted_at",
         "mention",

@@ -90,7 +90,8 @@ class XTweet(models.Model):
 
 class XPost(models.Model):
     """The reply to a mention, posted on X: one per mention. Recorded before X is called, so a
-    retry after a lost answer looks the reply up on X instead of posting it twice."""
+    retry after a lost answer looks the reply up on X instead of posting it twice. A reply over
+    X's limit, split, goes out as its parts (XPostPart); ``text`` stays the whole reply."""
 
     class Kind(models.TextChoices):
         REPLY = "reply", "Public reply"
@@ -108,7 +109,9 @@ class XPost(models.Model):
     text = models.TextField()
     status = models.CharField(max_length=16, choices=Status)
     posted_id = models.CharField(
-        max_length=32, blank=True, help_text="The tweet's id, or the message event's."
+        max_length=32,
+        blank=True,
+        help_text="The tweet's id, or the message event's; for a reply in parts, the first part's.",
     )
     attempts = models.PositiveSmallIntegerField(default=0)
     error = models.CharField(max_length=500, blank=True, help_text="Why the last attempt failed.")
@@ -124,3 +127,37 @@ class XPost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.mention.external_id}"
+
+
+class XPostPart(models.Model):
+    """One numbered part of a reply posted on X as a chain (console.services.reply_parts_for):
+    the first replies to the mention, each next one to the part before. A part is marked
+    "unknown" before X is called and "posted" with its id as soon as X answers, so a retry posts
+    only the parts not on X yet, after looking up one whose answer was lost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not posted yet"
+        UNKNOWN = "unknown", "Outcome unknown"  # sent to X without an answer: looked up first
+        POSTED = "posted", "Posted"
+
+    post = models.ForeignKey(XPost, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveSmallIntegerField(help_text="Its number in the chain, from 1.")
+    text = models.TextField(help_text='As posted, its number included ("… (2/3)").')
+    status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
+    posted_id = models.CharField(max_length=32, blank=True, help_text="The tweet's id.")
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "X post part"
+        ordering = ["post", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["post", "position"], name="xpostpart_once_per_position")
+        ]
+
+    def __str__(self) -> str:
+        return f"Part {self.position} of {self.post}"
+
+    @property
+    def out(self) -> bool:
+        """It is on X, or may be: its words can no longer change."""
+        return self.status != self.Status.PENDING

@@ -16,6 +16,13 @@ the outcome unknown, and the next "Send" first looks on X for the account's repl
 mention (its own tweets replying to it, or its last direct messages to the author) before
 posting anything. A 403 for duplicate content is looked up the same way: it is either the
 reply already posted, or a refusal to post the same text twice.
+
+A reply over X's limit sent split goes out as a chain of numbered parts (XPostPart, created once
+no earlier reply is found on X): part 1 replies to the mention, each next part to the tweet of
+the part before. Each part is marked unknown before X is called and posted with its id as soon
+as X answers; a retry skips the parts on X, looks up a part whose answer was lost (the account's
+tweet replying to the one before it) and goes on from there. Once a part may be on X the parts
+before it keep their words: a retry may change only the words after them.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.crypto import InvalidToken, secret_decrypt, secret_encrypt
-from connectors.models import XConnection, XPost, XTweet
+from connectors.models import XConnection, XPost, XPostPart, XTweet
 from connectors.x_api import (
     DuplicateContent,
     NoAnswer,
@@ -46,7 +53,7 @@ from connectors.x_api import (
     token_refresh,
 )
 from console.models import Mention
-from console.services import mention_answer, mention_answer_check, mention_receive
+from console.services import mention_answer, mention_answer_check, mention_receive, reply_parts_for
 from kb.channels import Channel
 from kb.models import Brand, Response
 
@@ -374,6 +381,15 @@ class _Claim:
     look_up_first: bool  # an earlier attempt's outcome is unknown: it may be on X already
     earlier_kind: str = ""
     earlier_text: str = ""
+    parts: tuple[str, ...] = ()  # the parts to post it as, once no earlier reply is found on X
+
+
+class _PartFailed(Exception):
+    """X refused a part of a chain, or did not answer: ``failure`` says how."""
+
+    def __init__(self, failure: XError, part: XPostPart, total: int) -> None:
+        super().__init__(str(failure))
+        self.failure, self.part, self.total = failure, part, total
 
 
 def reply_send(
@@ -384,26 +400,36 @@ def reply_send(
     response: Response | None = None,
     private: bool = False,
     force: bool = False,
+    split: bool = False,
 ) -> Mention:
     """Post the agent's reply to a mention on X (a direct message to its author when
-    ``private``) and answer the mention, as mention_answer records it. Refused first as
-    mention_answer would refuse it; a post X refuses or does not answer raises ValidationError
-    with the reason and leaves the mention open. Safe to repeat: a reply already on X is never
-    posted again."""
+    ``private``; with ``split``, a public reply over X's limit as a chain of numbered parts) and
+    answer the mention, as mention_answer records it. Refused first as mention_answer would
+    refuse it; a post X refuses or does not answer raises ValidationError with the reason and
+    leaves the mention open. Safe to repeat: a reply, or a part, already on X is never posted
+    again."""
     connection = connection_for(mention)
     if connection is None or not connection.sends:
         raise ValidationError({"channel": "This mention's brand has no X account connected to post from."})
-    mention_answer_check(mention=mention, text=text, agent=agent, response=response, force=force)
-    claim = _post_claim(
-        mention, connection, text.strip(), XPost.Kind.DM if private else XPost.Kind.REPLY, agent
+    parts = reply_parts_for(mention=mention, text=text) if split else []
+    if private and len(parts) > 1:
+        raise ValidationError(
+            {"split": "A direct message goes out whole, never in parts: shorten it, or reply in public."}
+        )
+    mention_answer_check(
+        mention=mention, text=text, agent=agent, response=response, force=force, split=split and not private
     )
+    kind = XPost.Kind.DM if private else XPost.Kind.REPLY
+    claim = _post_claim(mention, connection, text.strip(), kind, agent, parts if len(parts) > 1 else [])
     post = claim.post
     if post.status != XPost.Status.POSTED:
         _post_on_x(connection, mention, claim)
     return _answer(mention, post, agent, response)
 
 
-def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str, agent: Account) -> _Claim:
+def _post_claim(
+    mention: Mention, connection: XConnection, text: str, kind: str, agent: Account, parts: list[str]
+) -> _Claim:
     """The mention's XPost, claimed for this attempt (committed before X is called)."""
     now = timezone.now()
     being_posted = ValidationError({"text": "This reply is being posted right now; wait a moment."})
@@ -421,14 +447,27 @@ def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str,
                     attempted_at=now,
                     posted_by=agent,
                 )
-                return _Claim(post, look_up_first=False)
+                return _Claim(post, look_up_first=False, parts=tuple(parts))
             if post.status == XPost.Status.POSTED:
                 return _Claim(post, look_up_first=False)
             if post.status == XPost.Status.POSTING and post.attempted_at > now - POSTING_LEASE:
                 raise being_posted
-            unknown = post.status in (XPost.Status.POSTING, XPost.Status.UNKNOWN)
-            claim = _Claim(post, look_up_first=unknown, earlier_kind=post.kind, earlier_text=post.text)
-            post.kind, post.text, post.connection = kind, text, connection
+            chain = list(post.parts.all())
+            if any(part.out for part in chain):
+                _chain_keep(post, chain, text, kind, parts)
+                claim = _Claim(post, look_up_first=False)
+            else:  # nothing of it went out as parts: this attempt's words and parts replace it
+                unknown = not chain and post.status in (XPost.Status.POSTING, XPost.Status.UNKNOWN)
+                claim = _Claim(
+                    post,
+                    look_up_first=unknown,
+                    earlier_kind=post.kind,
+                    earlier_text=post.text,
+                    parts=tuple(parts),
+                )
+                post.parts.all().delete()
+                post.kind, post.text = kind, text
+            post.connection = connection
             post.status, post.error, post.attempted_at, post.posted_by = XPost.Status.POSTING, "", now, agent
             post.attempts += 1
             post.save()
@@ -437,9 +476,30 @@ def _post_claim(mention: Mention, connection: XConnection, text: str, kind: str,
         raise being_posted from None
 
 
+def _chain_keep(post: XPost, chain: list[XPostPart], text: str, kind: str, parts: list[str]) -> None:
+    """A chain under way goes on with the parts that may be on X unchanged. The agent's new
+    words replace the parts after them when they split into those same first parts; the same
+    words again resume it; anything else is refused."""
+    out = [part for part in chain if part.out]
+    if kind == XPost.Kind.REPLY and [part.text for part in out] == parts[: len(out)] != parts:
+        for part, new in zip(chain, parts, strict=True):
+            if not part.out and part.text != new:
+                part.text = new
+                part.save(update_fields=["text"])
+        post.text = text
+    elif kind != post.kind or text != post.text:
+        on_x = _parts_on_x(len(out), len(chain)).lower()
+        raise ValidationError(
+            {
+                "text": f"This reply's {on_x} on X already: send it again as a public reply in parts, "
+                "changing no word of what is on X, to post the rest."
+            }
+        )
+
+
 def _post_on_x(connection: XConnection, mention: Mention, claim: _Claim) -> None:
-    """Post the claimed reply unless an earlier attempt is found on X (then that one is the
-    reply, whatever the agent typed since); record how it went."""
+    """Post the claimed reply (or the parts of it not on X yet) unless an earlier attempt is
+    found on X (then that one is the reply, whatever the agent typed since); record how it went."""
     post = claim.post
     try:
         client = connection_client(connection)
@@ -457,21 +517,87 @@ def _post_on_x(connection: XConnection, mention: Mention, claim: _Claim) -> None
                     posted_at=timezone.now(),
                 )
                 return
-        try:
-            found = _post(client, mention, post)
-        except DuplicateContent as duplicate:
-            earlier = _posted_on_x(client, connection, mention, post.kind, post.text)
-            if earlier is None:
-                raise ValidationError(
-                    {"text": f"{duplicate} Change the reply's wording and send it again."}
-                ) from None
-            found = earlier
+        if claim.parts:
+            XPostPart.objects.bulk_create(
+                XPostPart(post=post, position=number, text=text) for number, text in enumerate(claim.parts, 1)
+            )
+        chain = list(post.parts.all())
+        if chain:
+            found = _chain_post(client, connection, mention, post, chain)
+        else:
+            try:
+                found = _post(client, mention, post)
+            except DuplicateContent as duplicate:
+                earlier = _posted_on_x(client, connection, mention, post.kind, post.text)
+                if earlier is None:
+                    raise ValidationError(
+                        {"text": f"{duplicate} Change the reply's wording and send it again."}
+                    ) from None
+                found = earlier
     except ValidationError as refused:
         _post_record(post, status=XPost.Status.FAILED, error=" ".join(refused.messages))
         raise
+    except _PartFailed as stopped:
+        _post_failed(connection, post, stopped.failure, stopped.part, stopped.total)
     except XError as failure:
         _post_failed(connection, post, failure)
     _post_record(post, status=XPost.Status.POSTED, posted_id=found, error="", posted_at=timezone.now())
+
+
+def _chain_post(
+    client: XClient, connection: XConnection, mention: Mention, post: XPost, chain: list[XPostPart]
+) -> str:
+    """Post the parts not on X yet, each replying to the tweet of the one before (the first to
+    the mention), each recorded as soon as X answers; returns the first part's tweet id."""
+    previous = mention.external_id
+    total = len(chain)
+    for part in chain:
+        if part.status == XPostPart.Status.UNKNOWN:
+            found = _reply_on_x(client, connection, previous)
+            if found is not None:
+                _part_record(post, part, status=XPostPart.Status.POSTED, posted_id=found)
+        if part.status != XPostPart.Status.POSTED:
+            _part_record(post, part, status=XPostPart.Status.UNKNOWN)  # X may post it and not say so
+            try:
+                posted = client.reply(text=part.text, in_reply_to_tweet_id=previous).id
+            except DuplicateContent as duplicate:
+                found = _reply_on_x(client, connection, previous)
+                if found is None:
+                    _part_record(post, part, status=XPostPart.Status.PENDING)
+                    raise ValidationError({"text": _duplicate_part(duplicate, part, total)}) from None
+                posted = found
+            except XError as failure:
+                if not _outcome_unknown(failure):
+                    _part_record(post, part, status=XPostPart.Status.PENDING)
+                raise _PartFailed(failure, part, total) from failure
+            _part_record(post, part, status=XPostPart.Status.POSTED, posted_id=posted)
+        previous = part.posted_id
+    return chain[0].posted_id
+
+
+def _part_record(post: XPost, part: XPostPart, *, status: str, posted_id: str = "") -> None:
+    """Record how a part went, and renew the post's claim: a long chain keeps it."""
+    now = timezone.now()
+    fields: dict[str, object] = {"status": status, "posted_id": posted_id}
+    if status == XPostPart.Status.POSTED:
+        fields["posted_at"] = now
+    XPostPart.objects.filter(pk=part.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(part, name, value)
+    XPost.objects.filter(pk=post.pk).update(attempted_at=now)
+
+
+def _duplicate_part(duplicate: DuplicateContent, part: XPostPart, total: int) -> str:
+    if part.position == 1:
+        return f"{duplicate} Change the reply's wording and send it again."
+    on_x = _parts_on_x(part.position - 1, total)
+    return (
+        f"{duplicate} {on_x} on X already: change the words from part {part.position} on and send it again."
+    )
+
+
+def _parts_on_x(count: int, total: int) -> str:
+    return f"Part 1 of {total} is" if count == 1 else f"Parts 1 to {count} of {total} are"
 
 
 def _post(client: XClient, mention: Mention, post: XPost) -> str:
@@ -496,18 +622,35 @@ def _posted_on_x(
             if message.sender_id == connection.account_id and message.text == text:
                 return message.id
         return None
-    own = client.own_tweets(user_id=connection.account_id, since_id=mention.external_id)
-    return next((tweet.id for tweet in own.tweets if tweet.replied_to_id == mention.external_id), None)
+    return _reply_on_x(client, connection, mention.external_id)
 
 
-def _post_failed(connection: XConnection, post: XPost, failure: XError) -> None:
-    """Record a post X refused (nothing went out) or did not answer (maybe it did), and tell
-    the agent; a refused token also marks the connection as needing re-authorisation."""
-    unknown = isinstance(failure, NoAnswer) or (failure.status or 0) >= 500
+def _reply_on_x(client: XClient, connection: XConnection, tweet_id: str) -> str | None:
+    """The id of the account's tweet replying to ``tweet_id``, if X has one."""
+    own = client.own_tweets(user_id=connection.account_id, since_id=tweet_id)
+    return next((tweet.id for tweet in own.tweets if tweet.replied_to_id == tweet_id), None)
+
+
+def _outcome_unknown(failure: XError) -> bool:
+    return isinstance(failure, NoAnswer) or (failure.status or 0) >= 500
+
+
+def _post_failed(
+    connection: XConnection, post: XPost, failure: XError, part: XPostPart | None = None, total: int = 0
+) -> None:
+    """Record a post (or ``part`` of a chain of ``total``) X refused (it did not go out) or did
+    not answer (maybe it did), and tell the agent; a refused token also marks the connection as
+    needing re-authorisation."""
+    unknown = _outcome_unknown(failure)
     if isinstance(failure, Unauthorized | TokenMissing):
         _failure_record(connection, failure)
+    what = f"part {part.position} of {total}" if part else "the reply"
     if unknown:
-        message = f"{failure} Whether the reply went out is unknown: Send again checks X before posting."
+        message = f"{failure} Whether {what} went out is unknown: Send again checks X before posting."
+    elif part is not None and part.position > 1:
+        on_x = _parts_on_x(part.position - 1, total)
+        not_posted = f"Part {part.position} of {total} was not posted."
+        message = f"{failure} {not_posted} {on_x} on X: Send again posts the rest."
     else:
         message = f"{failure} Nothing was posted."
     _post_record(post, status=XPost.Status.UNKNOWN if unknown else XPost.Status.FAILED, error=message[:500])
@@ -521,12 +664,15 @@ def _post_record(post: XPost, **fields: object) -> None:
 
 
 def _answer(mention: Mention, post: XPost, agent: Account, response: Response | None) -> Mention:
-    """Answer the mention with the reply that went out. It is on X whatever happened in the
-    inbox meanwhile: taken by another agent, it is answered anyway; its draft retired, it is
-    recorded as the agent's own reply."""
+    """Answer the mention with the reply that went out (in parts: the same parts, split again
+    from its text). It is on X whatever happened in the inbox meanwhile: taken by another agent,
+    it is answered anyway; its draft retired, it is recorded as the agent's own reply."""
+    split = post.parts.exists()
     try:
-        return mention_answer(mention=mention, text=post.text, agent=agent, response=response, force=True)
+        return mention_answer(
+            mention=mention, text=post.text, agent=agent, response=response, force=True, split=split
+        )
     except ValidationError as refused:
         if response is None or "status" in refused.message_dict:
             raise ValidationError({"text": f"Posted on X, but {' '.join(refused.messages)}"}) from None
-    return mention_answer(mention=mention, text=post.text, agent=agent, force=True)
+    return mention_answer(mention=mention, text=post.text, agent=agent, force=True, split=split)

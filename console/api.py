@@ -12,9 +12,11 @@
 - POST /api/v1/mentions/<id>/take/, /release/, /assign/ {"agent": username}: who works it. Taking
   or answering a mention another agent has is refused with 409 (naming them) unless
   {"force": true}.
-- POST /api/v1/mentions/<id>/answer/ {"text", "response"?, "sent_at"?, "force"?}: the reply sent;
-  with one of its suggestions' keys (or candidates', when the engine abstained) as "response" it
-  is feedback too (accepted or edited).
+- POST /api/v1/mentions/<id>/answer/ {"text", "response"?, "sent_at"?, "force"?, "split"?}: the
+  reply sent; with one of its suggestions' keys (or candidates', when the engine abstained) as
+  "response" it is feedback too (accepted or edited). A reply over the channel's limit is refused
+  (400 on "text") unless {"split": true} where the channel takes threads (X): it went out as the
+  numbered parts ``reply_parts`` shows. "split" on a channel without threads is a 400 on "split".
 - POST /api/v1/mentions/<id>/dismiss/ {"reason"}; POST /api/v1/mentions/<id>/nothing-fits/:
   every suggestion rejected, the mention flagged as a content gap and left open.
 - POST /api/v1/mentions/<id>/escalate/ {"lead": username, "note", "force"?}: handed to a lead
@@ -131,6 +133,11 @@ class AnswerSerializer(ForceSerializer):
         error_messages={"does_not_exist": "Unknown response {value!r}."},
     )
     sent_at = PastDateTimeField(required=False, allow_null=True)
+    split = serializers.BooleanField(
+        default=False,
+        help_text="It went out as numbered parts, each within the channel's limit (only where the "
+        "channel takes threads: X); a reply within the limit is recorded whole.",
+    )
 
 
 class DismissSerializer(KnownFieldsOnly):
@@ -185,6 +192,12 @@ class MentionSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="The kinds of personal data its text shows: email, card, iban, passport, booking, phone.",
     )
+    reply_parts = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text='The numbered parts the reply went out as ("… (1/3)"), when it was split; empty '
+        "when it went out whole.",
+    )
     exposes_personal_data = serializers.BooleanField(
         read_only=True,
         help_text="It shows them in public: reply in a private channel, and consider hiding the post.",
@@ -214,6 +227,7 @@ class MentionSerializer(serializers.ModelSerializer):
             "status",
             "assigned_to",
             "reply_text",
+            "reply_parts",
             "dismiss_reason",
             "closed_at",
             "nothing_fits_at",

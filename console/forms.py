@@ -21,8 +21,12 @@ DISMISS_REASONS = [
 ]
 
 
+# The longest reply an agent sends (split into parts on X, when it must be).
+REPLY_MAX = 5000
+
+
 class ReplyForm(forms.Form):
-    text = forms.CharField(max_length=5000)
+    text = forms.CharField(max_length=REPLY_MAX)
     response = forms.ModelChoiceField(
         Response.objects.all(),
         to_field_name="key",
@@ -34,6 +38,8 @@ class ReplyForm(forms.Form):
     force = forms.BooleanField(required=False)
     # Through a connected channel: as a direct message to the author instead of a public reply.
     private = forms.BooleanField(required=False)
+    # Over the channel's limit, where it takes threads: as numbered parts, each replying to the last.
+    split = forms.BooleanField(required=False)
 
 
 class DismissForm(forms.Form):

@@ -39,7 +39,14 @@ class Mention(models.Model):
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentions"
     )
-    reply_text = models.TextField(blank=True, help_text="What the agent sent, when answered.")
+    reply_text = models.TextField(
+        blank=True, help_text="What the agent sent, when answered (split: its parts, a blank line apart)."
+    )
+    reply_parts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The numbered parts the reply went out as, when it was split (kb.reply_parts).",
+    )
     dismiss_reason = models.CharField(max_length=200, blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

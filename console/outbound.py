@@ -40,10 +40,12 @@ class ReplySender(Protocol):
         response: Response | None = None,
         private: bool = False,
         force: bool = False,
+        split: bool = False,
     ) -> Mention:
-        """Post the reply (a direct message when ``private``), then answer the mention as
-        mention_answer does. Raises ValidationError, leaving the mention open, when the reply is
-        refused or could not be posted."""
+        """Post the reply (a direct message when ``private``; with ``split``, a reply over the
+        channel's limit as its numbered parts, each answering the one before), then answer the
+        mention as mention_answer does. Raises ValidationError, leaving the mention open, when
+        the reply is refused or could not be posted."""
 
 
 _senders: list[ReplySender] = []

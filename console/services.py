@@ -19,9 +19,10 @@ from console.models import Mention, MentionEvent
 from console.selectors import agents_to_assign, conversation_holder, leads_for, may_work_for
 from console.signals import mention_event
 from console.triage import TRIAGE_FIELDS, mention_triage
-from kb.channels import Channel, channel_limit
+from kb.channels import Channel, channel_allows_threads, channel_limit
 from kb.models import Brand, Response
 from kb.rendering import reply_length
+from kb.reply_parts import reply_parts
 from kb.selectors import response_answers, response_unsendable_because, responses_live
 from suggestions.models import Feedback
 from suggestions.privacy import personal_data_kinds
@@ -217,16 +218,20 @@ def mention_answer(
     response: Response | None = None,
     sent_at: datetime | None = None,
     force: bool = False,
+    split: bool = False,
 ) -> Mention:
     """Record the reply the agent sent. With ``response`` (one of the mention's suggestions, or of
     its candidates when the engine abstained) it is feedback too: accepted when the text is the
     draft's, edited otherwise. Without one it is the agent's own reply. Refused while another
     agent has the mention, unless ``force``; when the response is no longer live for the mention
-    (see mention_drafts); and when the reply is longer than the mention's channel carries."""
+    (see mention_drafts); and when the reply is longer than the mention's channel carries, unless
+    ``split`` where the channel takes threads: it went out as the numbered parts of
+    reply_parts_for, recorded in ``reply_parts`` and in ``reply_text`` a blank line apart (the
+    feedback keeps the whole text). ``split`` on a channel without threads is refused."""
     text = _reply_text(text)
     with transaction.atomic():
         mention = _open_locked(mention)
-        _answer_refuse(mention, text, agent, response, force)
+        _answer_refuse(mention, text, agent, response, force, split)
         request = mention.suggestion
         if response is not None and request is not None:
             offered = _drafts_rendered(mention, request.offered, agent, templates=None)
@@ -240,21 +245,51 @@ def mention_answer(
                 sent_at=sent_at,
                 given_by=agent,
             )
-        _close(mention, Mention.Status.ANSWERED, agent, reply_text=text)
+        parts = reply_parts_for(mention=mention, text=text) if split else [text]
+        whole = len(parts) == 1
+        _close(
+            mention,
+            Mention.Status.ANSWERED,
+            agent,
+            reply_text=text if whole else "\n\n".join(parts),
+            reply_parts=[] if whole else parts,
+        )
         event_record(mention, MentionEvent.Kind.ANSWERED, agent=agent, at=mention.closed_at)
-        reply = {"text": text, "response": response.key if response else None, "agent": agent.get_username()}
+        reply: dict[str, Any] = {
+            "text": text,
+            "response": response.key if response else None,
+            "agent": agent.get_username(),
+        }
+        if not whole:
+            reply["parts"] = parts
         mention_event.send(Mention, event="mention.answered", mention=mention, details={"reply": reply})
     return mention
 
 
 def mention_answer_check(
-    *, mention: Mention, text: str, agent: Account, response: Response | None = None, force: bool = False
+    *,
+    mention: Mention,
+    text: str,
+    agent: Account,
+    response: Response | None = None,
+    force: bool = False,
+    split: bool = False,
 ) -> None:
     """Refuse, as mention_answer would, a reply about to be posted on the mention's channel
     (console.outbound), so that nothing goes out that the inbox would not record."""
     text = _reply_text(text)
     with transaction.atomic():
-        _answer_refuse(_open_locked(mention), text, agent, response, force)
+        _answer_refuse(_open_locked(mention), text, agent, response, force, split)
+
+
+def reply_parts_for(*, mention: Mention, text: str) -> list[str]:
+    """The parts a reply goes out as when split on the mention's channel: the fewest numbered
+    parts within its limit, counted as a reply to the mention's author (kb.reply_parts), when it
+    is over the limit of a channel that takes threads; otherwise the reply whole, alone."""
+    text = text.strip()
+    if not channel_allows_threads(mention.channel):
+        return [text]
+    return reply_parts(text, channel=mention.channel, reply_to=mention.author_handle)
 
 
 def _reply_text(text: str) -> str:
@@ -265,12 +300,12 @@ def _reply_text(text: str) -> str:
 
 
 def _answer_refuse(
-    mention: Mention, text: str, agent: Account, response: Response | None, force: bool
+    mention: Mention, text: str, agent: Account, response: Response | None, force: bool, split: bool
 ) -> None:
     """The refusals of mention_answer, on the mention locked by the caller's transaction."""
     if mention.assigned_to_id not in (None, agent.pk) and not force:
         raise MentionHeldByAnother(mention)
-    refused = _too_long(mention, text)
+    refused = _too_long(mention, text, split)
     request = mention.suggestion
     if response is not None:
         if request is None:
@@ -472,21 +507,30 @@ def _open_locked(mention: Mention) -> Mention:
     return locked
 
 
-def _close(mention: Mention, status: str, agent: Account, **fields: str) -> None:
+def _close(mention: Mention, status: str, agent: Account, **fields: object) -> None:
     mention.status, mention.closed_by, mention.closed_at = status, agent, timezone.now()
     for name, value in fields.items():
         setattr(mention, name, value)
     mention.save()
 
 
-def _too_long(mention: Mention, text: str) -> dict[str, str]:
-    """The refusal of a reply longer than the mention's channel carries, counted as it counts."""
+def _too_long(mention: Mention, text: str, split: bool) -> dict[str, str]:
+    """The refusal of a reply longer than the mention's channel carries, counted as it counts;
+    where the channel takes threads, ``split`` (send it as numbered parts) lifts it, and the
+    refusal says how many parts it would take."""
+    channel = Channel(mention.channel).label
+    threads = channel_allows_threads(mention.channel)
+    if split and not threads:
+        return {"split": f"A reply on {channel} goes out whole: it takes no thread of parts."}
     limit = channel_limit(mention.channel)
     length = reply_length(text, mention.channel, reply_to=mention.author_handle)
-    if limit is None or length <= limit:
+    if limit is None or length <= limit or split:
         return {}
-    channel = Channel(mention.channel).label
-    return {"text": f"{length} characters, over the {limit} {channel} allows; shorten it before sending."}
+    over = f"{length} characters, over the {limit} {channel} allows; shorten it before sending"
+    if not threads:
+        return {"text": f"{over}."}
+    parts = len(reply_parts_for(mention=mention, text=text))
+    return {"text": f"{over}, or split it into {parts} parts."}
 
 
 def _suggested_text(drafts: list[dict[str, Any]], response: Response) -> str:

@@ -26,7 +26,7 @@ from django_htmx.middleware import HtmxDetails
 
 from console.clock import time_left_words
 from console.events import event_opened
-from console.forms import DISMISS_REASONS, DismissForm, EscalateForm, PasteForm, ReplyForm
+from console.forms import DISMISS_REASONS, REPLY_MAX, DismissForm, EscalateForm, PasteForm, ReplyForm
 from console.inbox_filters import InboxFilterForm
 from console.models import Mention
 from console.outbound import outbound_for
@@ -50,9 +50,10 @@ from console.services import (
     mention_escalate,
     mention_nothing_fits,
     mention_take,
+    reply_parts_for,
 )
 from console.triage import TIME_REASONS, minutes_left, priority_reasons
-from kb.channels import channel_limit
+from kb.channels import channel_allows_threads, channel_limit
 from kb.rendering import reply_length
 from suggestions.engine import IndexUnavailable
 from suggestions.services import Mention as MentionToAnswer
@@ -157,6 +158,10 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
         kept["length"] = reply_length(kept["text"], mention.channel, reply_to=mention.author_handle)
         kept["over"] = limit is not None and kept["length"] > limit
         kept["own"] = kept["response"] not in {draft["response"] for draft in drafts + candidates}
+        kept["parts"] = _split_offered(mention, kept["text"])
+    for draft in drafts + candidates:  # the parts each would go out as, offered when it is too long
+        typed = kept is not None and kept["response"] == draft["response"]
+        draft["parts"] = kept["parts"] if kept and typed else _split_offered(mention, draft["text"])
     thread = mention_thread(mention=mention, agent=agent)
     context = {
         "mention": mention,
@@ -173,6 +178,8 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
         "likely_negative": -likely,
         "threshold": settings.CARELINE_ABSTAIN_THRESHOLD,
         "limit": limit,
+        # Over the limit, a reply may go out as numbered parts where the channel takes threads.
+        "threads": channel_allows_threads(mention.channel),
         "dismiss_form": DismissForm(),
         "agents": agents_to_assign(mention) if agent.has_perm("console.assign_mention") else None,
         "escalate_form": EscalateForm(mention=mention, agent=agent),
@@ -196,12 +203,22 @@ def _mention_page(request: HttpRequest, mention_id: int, kept: dict[str, Any] | 
 @agents_only
 @require_GET
 def reply_length_view(request: HttpRequest, mention_id: int) -> JsonResponse:
-    """The live character count: the reply's length as the mention's channel counts it."""
+    """The live character count: the reply's length as the mention's channel counts it, and the
+    parts it would be split into when it is over the limit of a channel that takes threads."""
     mention = _visible_mention(request, mention_id)
-    text = request.GET.get("text", "")
+    text = request.GET.get("text", "")[:REPLY_MAX]
     length = reply_length(text, mention.channel, reply_to=mention.author_handle)
     limit = channel_limit(mention.channel)
-    return JsonResponse({"length": length, "limit": limit, "fits": limit is None or length <= limit})
+    fits = limit is None or length <= limit
+    parts = [] if fits else _split_offered(mention, text)
+    return JsonResponse({"length": length, "limit": limit, "fits": fits, "parts": parts})
+
+
+def _split_offered(mention: Mention, text: str) -> list[str]:
+    """The parts offered for a reply too long for the mention's channel; none when it fits, or
+    when the channel takes no threads."""
+    parts = reply_parts_for(mention=mention, text=text) if text.strip() else []
+    return parts if len(parts) > 1 else []
 
 
 @agents_only
@@ -240,26 +257,37 @@ def send(request: HttpRequest, mention_id: int) -> HttpResponse:
         "text": request.POST.get("text", ""),
         "response": request.POST.get("response", ""),
         "private": bool(request.POST.get("private")),
+        "split": bool(request.POST.get("split")),
     }
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
         return _mention_page(request, mention.pk, kept)
     given, agent = form.cleaned_data, _agent(request)
-    text, response, force = given["text"], given["response"], given["force"]
+    text, response, force, split = given["text"], given["response"], given["force"], given["split"]
     outbound = outbound_for(mention)
     try:
         if outbound is not None and outbound[1].connected:
             sender, channel, private = outbound[0], outbound[1].channel, given["private"]
-            sender.send(
-                mention=mention, agent=agent, text=text, response=response, private=private, force=force
+            answered = sender.send(
+                mention=mention,
+                agent=agent,
+                text=text,
+                response=response,
+                private=private,
+                force=force,
+                split=split,
             )
             done = f"Sent as a direct message on {channel}." if private else f"Sent on {channel}."
         else:
-            mention_answer(mention=mention, agent=agent, text=text, response=response, force=force)
+            answered = mention_answer(
+                mention=mention, agent=agent, text=text, response=response, force=force, split=split
+            )
             done = "Marked sent."
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))
         return _mention_page(request, mention.pk, kept)
+    if answered.reply_parts:
+        done = f"{done.removesuffix('.')}, in {len(answered.reply_parts)} parts."
     messages.success(request, done)
     return redirect("console:inbox")
 

@@ -84,12 +84,13 @@ class Call:
 class FakeX:
     """``limit`` calls per endpoint per window of ``window`` seconds; ``tokens``: the tokens it
     accepts (``revoke()`` empties it); ``lose_answers``: that many posts are made and then the
-    connection is closed without an answer."""
+    connection is closed without an answer, once ``answer_first`` posts have been answered."""
 
     limit: int = 900
     window: int = 900
     tokens: set[str] = field(default_factory=lambda: {TOKEN})
     lose_answers: int = 0
+    answer_first: int = 0
     refresh_tokens: set[str] = field(default_factory=lambda: {REFRESH_TOKEN})
     expires_in: int = 7200
     expiry: dict[str, float] = field(default_factory=dict)  # access token -> when it expires
@@ -137,6 +138,19 @@ class FakeX:
     def replies_to(self, tweet_id: str) -> list[Tweet]:
         """The brand's tweets replying to a tweet."""
         return [t for t in self.tweets if t.author_id == BRAND_ID and t.replied_to_id == tweet_id]
+
+    def chain_from(self, tweet_id: str) -> list[Tweet]:
+        """The brand's replies to a tweet, then to each reply in turn (one each, or it stops)."""
+        chain: list[Tweet] = []
+        while len(replies := self.replies_to(chain[-1].id if chain else tweet_id)) == 1:
+            chain.append(replies[0])
+        return chain
+
+    def posted_earlier(self, text: str) -> None:
+        """The brand tweeted ``text`` before, on its own (so X refuses the same text again)."""
+        with self._lock:
+            tweet_id = self._next_id()
+            self.tweets.append(Tweet(tweet_id, text, BRAND_ID, _now(), tweet_id))
 
     def messages_to(self, username: str) -> list[Message]:
         user = next(u for u in self.users.values() if u.username == username)
@@ -209,9 +223,12 @@ class FakeX:
             self._used[endpoint] = used + 1
             headers = _limit_headers(self.limit, self.limit - used - 1, reset)
             status, answer = handler(arg, query, body or {})
-            lose = method == "POST" and status == 201 and self.lose_answers > 0
-            if lose:
-                self.lose_answers -= 1
+            lose = False
+            if method == "POST" and status == 201:
+                if self.answer_first > 0:
+                    self.answer_first -= 1
+                elif self.lose_answers > 0:
+                    self.lose_answers, lose = self.lose_answers - 1, True
         if lose:  # made, and the answer lost on the way
             request.close_connection = True
             request.connection.close()

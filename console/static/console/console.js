@@ -1,5 +1,6 @@
 // The console's few behaviours: the live character count (counted by the server, the way the
-// channel counts), copying a draft, and keyboard shortcuts for the common path. Parts of the
+// channel counts) with the offer to split a reply too long for it, copying a draft, and keyboard
+// shortcuts for the common path. Parts of the
 // pages refresh themselves through htmx; what they bring in is set up the same way (htmx.onLoad).
 (function () {
   "use strict";
@@ -20,11 +21,47 @@
       const url = `${form.dataset.lengthUrl}?text=${encodeURIComponent(text.value)}`;
       const answer = await fetch(url, { headers: { Accept: "application/json" } });
       if (!answer.ok) return;
-      const { length, limit, fits } = await answer.json();
+      const { length, limit, fits, parts } = await answer.json();
       count.textContent = limit ? `${length} / ${limit}` : String(length);
       count.classList.toggle("over", !fits);
+      splitOffers.get(form)?.(parts || []);
     });
     text.addEventListener("input", refresh);
+  }
+
+  const splitOffers = new WeakMap(); // a draft's form -> how to show the parts of its new text
+
+  // "Split into N parts": offered while the reply is over the limit (the server splits it, as it
+  // will when sending), never for a direct message; ticked, it shows the parts. A hidden offer is
+  // disabled, so it is not sent with the form.
+  function splitOffer(form) {
+    const offer = form.querySelector(".split-offer");
+    if (!offer) return;
+    const box = offer.querySelector("input[name=split]");
+    const preview = offer.querySelector(".split-preview");
+    const direct = form.querySelector("input[name=private]");
+    let parts = Array.from(preview.children, (item) => item.textContent);
+    const sync = () => {
+      const offered = parts.length > 1 && !direct?.checked;
+      offer.hidden = !offered;
+      box.disabled = !offered;
+      preview.hidden = !(offered && box.checked);
+    };
+    splitOffers.set(form, (given) => {
+      parts = given;
+      offer.querySelector(".split-count").textContent = String(parts.length);
+      preview.replaceChildren(
+        ...parts.map((part) => {
+          const item = document.createElement("li");
+          item.textContent = part;
+          return item;
+        })
+      );
+      sync();
+    });
+    box.addEventListener("change", sync);
+    direct?.addEventListener("change", sync);
+    sync();
   }
 
   function copyButton(form) {
@@ -45,6 +82,7 @@
 
   function setUpDrafts(root) {
     root.querySelectorAll("form.draft").forEach((form) => {
+      splitOffer(form);
       countCharacters(form);
       copyButton(form);
     });
