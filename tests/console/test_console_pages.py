@@ -112,7 +112,7 @@ def test_the_live_count_is_the_channels_count(luggage, browser):
     )
 
     # The reply's leading @jane counts too, and a link counts 23 on Twitter.
-    assert answer.json() == {"length": len("@jane see ") + 23, "limit": 280, "fits": True}
+    assert answer.json() == {"length": len("@jane see ") + 23, "limit": 280, "fits": True, "parts": []}
 
 
 def test_marking_an_edited_draft_sent_answers_the_mention(luggage, browser, agent):
