@@ -185,7 +185,8 @@ class FakeX:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll interval: shutting the server down after each test waits for one.
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
 
     def down(self) -> None:
         if self.server is not None:
