@@ -328,7 +328,7 @@ def test_the_customers_handle_is_not_counted_twice(luggage, agent, agent_client,
     counted = client.get(f"/mentions/{luggage.pk}/length/", {"text": text}).json()
     answer = act(agent_client, luggage, "answer", text=text)
 
-    assert counted == {"length": 280, "limit": 280, "fits": True}
+    assert counted == {"length": 280, "limit": 280, "fits": True, "parts": []}
     assert answer.status_code == 200, answer.content
 
 

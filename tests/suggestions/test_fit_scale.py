@@ -98,8 +98,10 @@ def test_the_replay_in_blocks_fits_the_same_calibration_as_one_matrix(monkeypatc
     monkeypatch.setattr(ranking, "FIT_BLOCK_CELLS", 500)  # blocks cut through issues
     blocked = calibration_fit(vectors, labels, queryable, exact_cells=0)
     assert whole is not None and blocked is not None
-    assert blocked.weights == pytest.approx(whole.weights, abs=1e-6)
-    assert blocked.bias == pytest.approx(whole.bias, abs=1e-6)
+    # Equal but for float32 rounding: the blocks sum the same terms in another order, and the
+    # fit iterates on them.
+    assert blocked.weights == pytest.approx(whole.weights, rel=1e-4, abs=1e-5)
+    assert blocked.bias == pytest.approx(whole.bias, rel=1e-4, abs=1e-5)
 
 
 def confidences(calibration: ranking.Calibration) -> np.ndarray:
