@@ -30,19 +30,7 @@ class ResponseTargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ResponseTarget
-        fields = [
-            "id",
-            "brand",
-            "channel",
-            "first_response_minutes",
-            "resolution_minutes",
-            "weekdays",
-            "opens_at",
-            "closes_at",
-            "time_zone",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *CLOCK_AND_SCOPE, "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
         validators: list[Any] = []
 

@@ -4,6 +4,7 @@ import pytest
 
 from connectors.models import XConnection
 from connectors.services import connection_create
+from console.models import Mention
 from tests.connectors.fake_x import BRAND_ID, BRAND_USERNAME, TOKEN, FakeX
 
 
@@ -40,3 +41,21 @@ def poll(connection, django_capture_on_commit_callbacks):
             return mentions_poll_task(connection.pk)
 
     return polled
+
+
+@pytest.fixture
+def browser(client, agent):
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def luggage(fake_x, poll) -> Mention:
+    """Jane's tweet about her lost bag, read into the inbox with its drafts."""
+    tweet_id = fake_x.mention("the airline lost my luggage on the connecting flight", username="jane")
+    poll()
+    return Mention.objects.get(external_id=tweet_id)
+
+
+def send(browser, mention, text, **fields):
+    return browser.post(f"/mentions/{mention.pk}/send/", {"text": text, **fields}, follow=True)

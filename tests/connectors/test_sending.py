@@ -5,31 +5,13 @@ never posts twice."""
 
 from __future__ import annotations
 
-import pytest
 from django.utils.html import escape
 
 from connectors.models import XConnection, XPost
 from console.models import Mention
 from console.services import mention_receive
 from suggestions.models import Feedback
-
-
-@pytest.fixture
-def browser(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
-def luggage(fake_x, poll) -> Mention:
-    """Jane's tweet about her lost bag, read into the inbox with its drafts."""
-    tweet_id = fake_x.mention("the airline lost my luggage on the connecting flight", username="jane")
-    poll()
-    return Mention.objects.get(external_id=tweet_id)
-
-
-def send(browser, mention, text, **fields):
-    return browser.post(f"/mentions/{mention.pk}/send/", {"text": text, **fields}, follow=True)
+from tests.connectors.conftest import send
 
 
 def test_a_connected_brands_mention_offers_send_instead_of_mark_sent(luggage, browser):

@@ -4,12 +4,12 @@ before), every part once, however often sending is tried again after a failure o
 
 from __future__ import annotations
 
-import pytest
 from django.utils.html import escape
 
 from connectors.models import XPost, XPostPart
 from console.models import Mention
 from console.services import reply_parts_for
+from tests.connectors.conftest import send
 
 SORRY = (
     "Jane, we are so sorry that your bag did not arrive with you on the connecting flight from "
@@ -27,24 +27,6 @@ COURIER = (
     "them. ^SL"
 )
 LONG = f"{SORRY} {TRACED} {COURIER}"
-
-
-@pytest.fixture
-def browser(client, agent):
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
-def luggage(fake_x, poll) -> Mention:
-    """Jane's tweet about her lost bag, read into the inbox with its drafts."""
-    tweet_id = fake_x.mention("the airline lost my luggage on the connecting flight", username="jane")
-    poll()
-    return Mention.objects.get(external_id=tweet_id)
-
-
-def send(browser, mention, text, **fields):
-    return browser.post(f"/mentions/{mention.pk}/send/", {"text": text, **fields}, follow=True)
 
 
 def test_the_parts_split_at_each_sentence(luggage):
