@@ -45,17 +45,36 @@ def unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
 
 
-def library(n: int, queries: int = QUERIES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def library(
+    n: int, queries: int = QUERIES, seed: int = 0, *, topic_of: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """n phrasings in topics of TOPIC_SIZE, and ``queries`` mentions near random phrasings."""
+    vectors, _, near = labelled_library(n, queries, seed, topic_of=topic_of)
+    return vectors, near
+
+
+def labelled_library(
+    n: int, queries: int = QUERIES, seed: int = 0, *, topic_of: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``library``'s phrasings, the topic of each, and its mentions. ``topic_of`` (n labels in
+    0 .. n // TOPIC_SIZE - 1) says whose topic each phrasing is, as a library's issues do; by
+    default each draws one at random."""
     rng = np.random.default_rng(seed)
     topics = unit(rng.standard_normal((max(n // TOPIC_SIZE, 1), DIMENSION), dtype=np.float32))
     vectors = np.empty((n, DIMENSION), dtype=np.float32)
+    labels = np.empty(n, dtype=np.int64)
     for start in range(0, n, 100_000):  # in blocks: bounded memory at 1M
         rows = min(100_000, n - start)
         noise = unit(rng.standard_normal((rows, DIMENSION), dtype=np.float32))
-        vectors[start : start + rows] = unit(topics[rng.integers(0, len(topics), rows)] + NOISE * noise)
+        drawn = rng.integers(0, len(topics), rows)
+        labels[start : start + rows] = drawn if topic_of is None else topic_of[start : start + rows]
+        vectors[start : start + rows] = unit(topics[labels[start : start + rows]] + NOISE * noise)
     near = vectors[rng.integers(0, n, queries)]
-    return vectors, unit(near + 0.7 * unit(rng.standard_normal((queries, DIMENSION), dtype=np.float32)))
+    return (
+        vectors,
+        labels,
+        unit(near + 0.7 * unit(rng.standard_normal((queries, DIMENSION), dtype=np.float32))),
+    )
 
 
 def timed(search: Any, queries: np.ndarray, threads: int) -> tuple[list[np.ndarray], float, float]:
@@ -125,7 +144,11 @@ def banking77(queries: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def measure(n: int, *, hnsw: bool, queries_count: int = QUERIES, real: bool = False) -> list[dict[str, Any]]:
-    vectors, queries = banking77(queries_count) if real else library(n, queries_count)
+    if real:
+        vectors, queries = banking77(queries_count)
+        groups = None
+    else:
+        vectors, groups, queries = labelled_library(n, queries_count)
     n = len(vectors)
     ids = np.arange(n, dtype=np.int64)
     brand = np.random.default_rng(1).choice(n, max(1, int(n * BRAND_SHARE)), replace=False)
@@ -143,7 +166,8 @@ def measure(n: int, *, hnsw: bool, queries_count: int = QUERIES, real: bool = Fa
     faiss.omp_set_num_threads(os.cpu_count() or 1)
     started = time.perf_counter()
     ivf = VectorIndex(DIMENSION, ann_min_vectors=1)
-    ivf.index(vectors, ids)
+    # Its phrasings' topics, as the engine passes its phrasings' issues.
+    ivf.index(vectors, ids, groups=groups)
     ivf_build = time.perf_counter() - started
     ivf.ann_min_vectors = DEFAULT_ANN_MIN_VECTORS  # its subsets as served: small ones copied
 

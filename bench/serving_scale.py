@@ -5,11 +5,12 @@
 
 The library is bench.freshness's (one brand, issues of TOPIC_SIZE phrasings with an approved
 reply, written in bulk to the database DATABASE_URL names: use one of its own). Its vectors are
-bench.scale's synthetic ones, because encoding a million phrasings with the model would take
-over half an hour on two cores; the encoding time is reported apart, from the model's measured
-batch rate. Everything after the encoding is the engine's own full rebuild: the index chooses its
-structure by size (IVF from CARELINE_ANN_MIN_VECTORS, trained and its probes tuned on the
-vectors), the issue head and the calibration are fitted, the version is written and activated.
+bench.scale's synthetic ones, each near its own issue's topic, because encoding a million
+phrasings with the model would take hours on two cores; the encoding time is reported apart,
+from the model's measured batch rate. Everything after the encoding is the engine's own full
+rebuild: the index chooses its structure by size (IVF from CARELINE_ANN_MIN_VECTORS, its lists
+trained on the issues' mean vectors and its probes tuned on the vectors), the issue head and the
+calibration are fitted, the version is written and activated.
 
 Then, in this process as a web process serves it:
 - `suggestions_for` on real mentions (the sample library's phrasings, so the encoder runs as in
@@ -39,7 +40,11 @@ from bench.throughput import percentile, sample_texts
 from kb.models import Brand
 from suggestions.batching import mention_encoder
 from suggestions.embedder import get_embedder
-from suggestions.indexing import _save_and_activate, library_snapshot  # the rebuild after encoding
+from suggestions.indexing import (  # the rebuild after encoding
+    _issues_of,
+    _save_and_activate,
+    library_snapshot,
+)
 from suggestions.services import Mention, suggestions_for
 from suggestions.serving import holder
 from suggestions.text import mention_topics, normalize_mention
@@ -63,10 +68,13 @@ def rebuild(size: int) -> dict[str, Any]:
     started = time.perf_counter()
     snapshot = library_snapshot()
     ids = np.fromiter(snapshot.texts, dtype=np.int64, count=len(snapshot.texts))
-    vectors, queries = library(len(ids), queries=QUERIES)
+    issues = _issues_of(ids, snapshot)
+    # Each phrasing's synthetic vector is near its own issue's topic, as real phrasings are.
+    _, topic_of = np.unique(issues, return_inverse=True)
+    vectors, queries = library(len(ids), queries=QUERIES, topic_of=topic_of)
     read = time.perf_counter() - started
     index = VectorIndex(vectors.shape[1])
-    index.index(vectors, ids)
+    index.index(vectors, ids, groups=issues)
     indexed = time.perf_counter() - started - read
     version = _save_and_activate(
         index, snapshot, kind="full", base=None, added=len(ids), removed=0, started=time.perf_counter()

@@ -100,6 +100,11 @@ def library_snapshot(*, issue_ids: Iterable[int] | None = None) -> LibrarySnapsh
     return LibrarySnapshot(texts, hashes, issues, brands)
 
 
+def _issues_of(ids: np.ndarray, snapshot: LibrarySnapshot) -> np.ndarray:
+    """The issue each vector is filed under: what an IVF quantizer is trained on at scale."""
+    return np.fromiter((snapshot.issues[int(i)] for i in ids), dtype=np.int64, count=len(ids))
+
+
 def active_version() -> IndexVersion | None:
     pointer = ActiveIndex.objects.select_related("version").filter(pk=1).first()
     return pointer.version if pointer else None
@@ -146,7 +151,7 @@ def index_rebuild(*, show_progress: bool = False, progress: Progress | None = No
         vectors = _encode_counted(embedder, texts, progress)
     steps.step("building the index")
     index = VectorIndex(embedder.dimension)
-    index.index(vectors, ids)
+    index.index(vectors, ids, groups=_issues_of(ids, snapshot))
     version = _save_and_activate(
         index,
         snapshot,

@@ -6,6 +6,7 @@ import json
 import math
 from types import SimpleNamespace
 
+import faiss
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
@@ -22,6 +23,7 @@ from suggestions.selectors import index_status
 from suggestions.services import Mention, suggestions_for
 from suggestions.serving import holder
 from suggestions.text import normalize_mention
+from suggestions.vector_index import VectorIndex
 from tests.engine_fixtures import SEARCHABLE, SEARCHABLE_VECTORS, library_build
 from tests.fakes import FakeEmbedder
 
@@ -81,6 +83,40 @@ def test_rebuild_leaves_out_retired_and_pending_examples_retired_issues_and_issu
         assert title_id(issue) not in ids
         assert not ids & set(issue.examples.values_list("id", flat=True))
     assert ids_of_issue(baggage) <= ids
+
+
+def test_a_rebuild_past_the_threshold_trains_its_lists_on_the_issues(db, engine, settings):
+    # 40 issues of title + one example: 80 vectors, 36 lists, so the issues' means train them.
+    settings.CARELINE_ANN_MIN_VECTORS = 1
+    with services.library_batch():
+        for n in range(40):
+            issue = services.issue_create(key=f"topic-{n}", title=f"Topic number {n} of forty")
+            services.example_create(issue=issue, text=f"customers say topic {n} this way")
+            services.response_create(
+                issue=issue, key=f"reply-{n}", channel="any", status=Response.Status.APPROVED, text="On it."
+            )
+
+    version = index_rebuild()
+
+    served, _ = IndexStore().read(version.version, expected_model=version.model)
+    vectors, ids = served.vectors()
+    issue_of = {title_id(issue): issue.pk for issue in Issue.objects.all()}
+    issue_of |= dict(Example.objects.values_list("id", "issue_id"))
+    assert served.kind == "ivf" and served.probes[1] == 36
+    by_issue, by_sample = VectorIndex(vectors.shape[1]), VectorIndex(vectors.shape[1])
+    by_issue.index(vectors, ids, groups=[issue_of[i] for i in ids.tolist()])
+    by_sample.index(vectors, ids)
+    assert _list_of_each(served) == _list_of_each(by_issue) != _list_of_each(by_sample)
+
+
+def _list_of_each(index: VectorIndex) -> dict[int, int]:
+    """Which IVF list each id is stored in."""
+    lists = index._index.invlists
+    return {
+        int(i): n
+        for n in range(index._index.nlist)
+        for i in faiss.rev_swig_ptr(lists.get_ids(n), lists.list_size(n)).tolist()
+    }
 
 
 # ---- incremental sync -------------------------------------------------------------------------

@@ -258,6 +258,53 @@ def test_ivf_search_keeps_recall_at_10_against_exact_search(library_vectors, ann
     assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
 
 
+def test_many_small_groups_train_the_lists_so_a_search_opens_far_fewer_of_them():
+    # 2,000 topics of exactly 20 noisy phrasings over 800 lists: k-means seeded from a sample scatters
+    # most topics over many lists; trained on the topics' means, each topic keeps to its own.
+    dim, n = 128, 40_000
+    rng = np.random.default_rng(2)
+    topics = unit_vectors(n // 20, seed=3, dim=dim)
+    labels = rng.permutation(np.arange(n) % len(topics))
+    vectors = topics[labels] + unit_vectors(n, seed=4, dim=dim)
+    vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(n, dtype=np.int64) + 100
+    queries = vectors[rng.integers(0, n, 50)] + 0.5 * unit_vectors(50, seed=10, dim=dim)
+    queries = (queries / np.linalg.norm(queries, axis=1, keepdims=True)).astype(np.float32)
+    sampled, grouped = VectorIndex(dim, ann_min_vectors=1), VectorIndex(dim, ann_min_vectors=1)
+    sampled.index(vectors, ids)
+    grouped.index(vectors, ids, groups=labels * 3 + 1)  # any integers: only which are equal counts
+    assert sampled.probes[1] == grouped.probes[1] == 800
+    assert grouped.probes[0] * 4 <= sampled.probes[0]
+    _, found = grouped.search(queries, 10)
+    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.98
+
+
+def test_fewer_groups_than_lists_are_left_to_k_means(library_vectors):
+    vectors, ids, _ = library_vectors
+    plain, grouped = VectorIndex(DIM, ann_min_vectors=1), VectorIndex(DIM, ann_min_vectors=1)
+    plain.index(vectors, ids)
+    grouped.index(vectors, ids, groups=np.arange(len(ids)) % 7)
+    assert grouped.to_bytes() == plain.to_bytes()
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        (np.zeros(5, dtype=np.int64), "one label per vector"),
+        (np.zeros((6000, 1), dtype=np.int64), "one label per vector"),
+        (np.zeros(6000), "must be integers"),
+    ],
+)
+def test_bad_groups_are_refused_with_a_clear_error(library_vectors, groups, message):
+    vectors, ids, _ = library_vectors
+    with pytest.raises(ValueError, match=message):
+        VectorIndex(DIM, ann_min_vectors=1).index(vectors, ids, groups=groups)
+
+
+def test_an_exact_index_has_no_probes(index):
+    assert index.probes is None
+
+
 def test_growing_past_the_threshold_turns_an_exact_index_into_an_ivf_one_with_everything_kept(
     library_vectors,
 ):
