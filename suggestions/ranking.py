@@ -32,7 +32,7 @@ import functools
 import math
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -93,6 +93,20 @@ class IssueHead:
         if not np.isfinite(logits.max()):
             return np.zeros_like(logits)
         return _softmax(logits[None, :])[0]
+
+    def probabilities_of(
+        self, query: np.ndarray, issues: Iterable[int], allowed: np.ndarray | None = None
+    ) -> dict[int, float]:
+        """``probabilities`` of ``issues`` alone (0 for one the head does not know): a head of
+        20,000 issues is read for a few candidates, not turned into a dict of all of them."""
+        probabilities = self.probabilities(query, allowed)
+        rows = self.row_of
+        return {issue: float(probabilities[rows[issue]]) if issue in rows else 0.0 for issue in issues}
+
+    @functools.cached_property
+    def row_of(self) -> dict[int, int]:
+        """The row of each issue id."""
+        return {int(issue): row for row, issue in enumerate(self.issue_ids.tolist())}
 
     def probability_rows(self, queries: np.ndarray) -> np.ndarray:
         """Probability of each issue (columns) for each query vector (rows)."""

@@ -3,7 +3,7 @@ then rank the issues found by their closest example and the issue head (see rank
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,10 +56,9 @@ def issues_matching(
             continue
         if served.may_answer(issue_id, brand_id):
             closest.setdefault(issue_id, (score, text))
-    probabilities = _head_probabilities(query, served, brand_id)
+    probabilities = _head_probabilities(query, served, brand_id, closest)
     candidates = [
-        Candidate(issue_id, score, probabilities.get(issue_id, 0.0))
-        for issue_id, (score, _) in closest.items()
+        Candidate(issue_id, score, probabilities[issue_id]) for issue_id, (score, _) in closest.items()
     ]
     calibration = calibration or served_calibration(served)
     return [
@@ -117,8 +116,10 @@ def served_calibration(served: ServedIndex) -> Calibration:
     return calibration_recalibrated(served.calibration or fallback_calibration())
 
 
-def _head_probabilities(query: np.ndarray, served: ServedIndex, brand_id: int | None) -> dict[int, float]:
+def _head_probabilities(
+    query: np.ndarray, served: ServedIndex, brand_id: int | None, issues: Iterable[int]
+) -> dict[int, float]:
+    """The head's probability of each of ``issues`` (all 0 without a head)."""
     if served.head is None:
-        return {}
-    probabilities = served.head.probabilities(query, served.allowed_issues(brand_id))
-    return dict(zip(served.head.issue_ids.tolist(), probabilities.tolist(), strict=True))
+        return dict.fromkeys(issues, 0.0)
+    return served.head.probabilities_of(query, issues, served.allowed_issues(brand_id))

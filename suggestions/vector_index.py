@@ -171,9 +171,12 @@ class VectorIndex:
         opening nprobe / sqrt(share) was measured to leave a 1% subset at recall@10 0.84. A
         subset smaller than ``ann_min_vectors`` is copied into an exact index of its own
         instead: scanning every list for it cost 3x the flat search (101 ms against 36 ms, 1%
-        of 1M)."""
+        of 1M). A subset of every vector (a one-brand installation) searches without a
+        selector: checking each vector against it doubled an IVF search at 1M (2.1 ms, 1.1)."""
         i = _checked_ids(ids, allow_duplicates=True)
         count = int(np.isin(i, self.ids()).sum()) if len(i) else 0
+        if count == self.count():  # every vector: no selector to check each one against
+            return Subset(count, None)
         selector = faiss.IDSelectorBatch(len(i), faiss.swig_ptr(i))
         if self.kind == "exact":
             params = faiss.SearchParameters()

@@ -91,6 +91,22 @@ def test_forbidden_issues_get_no_probability_and_the_allowed_share_all_of_it():
     assert head.probabilities(query, np.zeros(6, dtype=bool)).tolist() == [0.0] * 6
 
 
+def test_the_probabilities_of_some_issues_are_theirs_among_all_and_zero_for_an_unknown_one():
+    rng = np.random.default_rng(1)
+    vectors, labels, points = library(6, rng)
+    head = head_fit(vectors, labels)
+    query = around(points[2], 1, rng)[0]
+    allowed = np.array([True, True, False, True, True, True])
+    every = head.probabilities(query, allowed)
+    asked = [int(head.issue_ids[4]), int(head.issue_ids[2]), 99_999]
+
+    assert head.probabilities_of(query, asked, allowed) == {
+        asked[0]: pytest.approx(float(every[4])),
+        asked[1]: 0.0,  # not allowed
+        99_999: 0.0,
+    }
+
+
 def test_a_one_issue_head_is_certain_of_that_issue():
     rng = np.random.default_rng(2)
     vectors, labels, points = library(1, rng)

@@ -346,6 +346,17 @@ def test_a_subset_search_is_the_exact_search_among_those_ids(index, vectors, ids
     assert index.search(queries, 500, among=index.subset(chosen))[1].shape == (10, len(chosen))
 
 
+@pytest.mark.parametrize("structure", ["exact", "ivf"])
+def test_a_subset_of_every_vector_searches_as_the_whole_index_does(library_vectors, structure):
+    vectors, ids, queries = library_vectors
+    index = VectorIndex(DIM, ann_min_vectors=5000 if structure == "ivf" else 10_000)
+    index.index(vectors, ids)
+    every = index.subset([*ids, 1])  # an id it does not hold changes nothing
+    assert every.count == len(ids) and every.params is None
+    for whole, among in zip(index.search(queries, 10), index.search(queries, 10, among=every), strict=True):
+        np.testing.assert_array_equal(whole, among)
+
+
 @pytest.mark.parametrize(
     "share, threshold",
     [(0.01, 5000), (0.2, 5000), (0.2, 1000)],
