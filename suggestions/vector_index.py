@@ -359,10 +359,11 @@ def _exact(dimension: int) -> Any:
     return faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
 
-def _ivf(x: np.ndarray, dimension: int, groups: np.ndarray | None = None) -> Any:
-    """An empty IndexIVFFlat whose lists are trained on ``x`` (a sample of it, seeded), or on
-    its groups' means when ``groups`` names at least as many groups as there are lists."""
-    nlist = max(1, min(len(x), round(NLIST_PER_ROOT * math.sqrt(len(x)))))
+def _ivf(x: np.ndarray, dimension: int, groups: np.ndarray | None = None, *, nlist: int | None = None) -> Any:
+    """An empty IndexIVFFlat whose lists (``nlist``, by default NLIST_PER_ROOT * sqrt(n)) are
+    trained on ``x`` (a sample of it, seeded), or on its groups' means when ``groups`` names at
+    least as many groups as there are lists."""
+    nlist = nlist or max(1, min(len(x), round(NLIST_PER_ROOT * math.sqrt(len(x)))))
     quantizer = faiss.IndexFlatIP(dimension)
     ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
     ivf.cp.niter = TRAIN_ITERATIONS
