@@ -67,7 +67,7 @@ def labelled_library(
     for start in range(0, n, 100_000):  # in blocks: bounded memory at 1M
         rows = min(100_000, n - start)
         noise = unit(rng.standard_normal((rows, DIMENSION), dtype=np.float32))
-        drawn = rng.integers(0, len(topics), rows)
+        drawn = rng.integers(0, len(topics), rows)  # drawn all the same: the same noise either way
         labels[start : start + rows] = drawn if topic_of is None else topic_of[start : start + rows]
         vectors[start : start + rows] = unit(topics[labels[start : start + rows]] + NOISE * noise)
     near = vectors[rng.integers(0, n, queries)]

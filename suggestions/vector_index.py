@@ -17,8 +17,10 @@ seeded from a sample leaves most of many small groups without a centroid of thei
 over lists, so finding a vector's neighbours means opening most lists (1M synthetic phrasings in
 20,000 topics of 50: 2,048 of 4,040 lists for recall@10 0.99, 330 ms a search; trained on the
 topics' means, 32 lists, 1.3 ms). Fewer, larger groups are left to k-means, which seeds them
-well. The structure is chosen when the whole content is replaced (``index``) and when appending takes an
-exact index past the threshold; otherwise appends and deletes keep it, so an IVF index keeps
+well; so is an index that ``append`` takes past the threshold, whose groups it is not told.
+
+The structure is chosen when the whole content is replaced (``index``) and when appending takes
+an exact index past the threshold; otherwise appends and deletes keep it, so an IVF index keeps
 its lists until the next full rebuild. HNSW was measured and left out: faiss cannot delete from
 it, and a sync deletes on every edit.
 
