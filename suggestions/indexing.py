@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -362,7 +362,11 @@ def _index_sync(progress: Progress) -> IndexVersion:
         if stale:
             index.delete(np.array(stale, dtype=np.int64))
         if fresh:
-            index.append(_vectors_for(fresh, snapshot, base), np.array(fresh, dtype=np.int64))
+            index.append(
+                _vectors_for(fresh, snapshot, base),
+                np.array(fresh, dtype=np.int64),
+                groups_of=partial(_issues_of, snapshot=snapshot),
+            )
         version = _save_and_activate(
             index,
             snapshot,

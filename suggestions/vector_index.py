@@ -17,11 +17,12 @@ seeded from a sample leaves most of many small groups without a centroid of thei
 over lists, so finding a vector's neighbours means opening most lists (1M synthetic phrasings in
 20,000 topics of 50: 2,048 of 4,040 lists for recall@10 0.99, 330 ms a search; trained on the
 topics' means, 32 lists, 1.3 ms). Fewer, larger groups are left to k-means, which seeds them
-well; so is an index that ``append`` takes past the threshold, whose groups it is not told.
+well.
 
-The structure is chosen when the whole content is replaced (``index``) and when appending takes
-an exact index past the threshold; otherwise appends and deletes keep it, so an IVF index keeps
-its lists until the next full rebuild. HNSW was measured and left out: faiss cannot delete from
+The structure is chosen when the whole content is replaced (``index``), when appending takes an
+exact index past the threshold, and when appending takes an IVF index to OUTGROWN times the
+vectors its lists were made for (then ``groups_of`` says which belong together); otherwise
+appends and deletes keep it. HNSW was measured and left out: faiss cannot delete from
 it, and a sync deletes on every edit.
 
 ``subset(ids)`` prepares a restriction of ``search`` to some ids (a brand's vectors), applied
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -67,6 +68,10 @@ DEFAULT_ANN_MIN_VECTORS = 20_000
 # fixed 32 of 4,000 lists left 1M clustered synthetic vectors at recall@10 0.725, bench.scale).
 NLIST_PER_ROOT = 4
 NPROBE = 32
+# An IVF index that appends take to this many times the vectors its lists were made for is
+# built anew, with twice as many lists: else a library that grows by edits alone keeps lists
+# made for its size when it crossed ann_min_vectors.
+OUTGROWN = 4
 TUNED_RECALL = 0.995
 TUNE_QUERIES = 200
 # k-means trains on at most this many vectors per list, for TRAIN_ITERATIONS rounds.
@@ -120,20 +125,33 @@ class VectorIndex:
         self._index = self._built_for(x, i, g)
         self._mapped = False
 
-    def append(self, vectors: Vectors, ids: Ids) -> None:
-        """Add ``vectors`` under ``ids``; an id already present gets the new vector. An exact
-        index that grows to ``ann_min_vectors`` is rebuilt as an IVF one."""
+    def append(
+        self, vectors: Vectors, ids: Ids, *, groups_of: Callable[[np.ndarray], Ids] | None = None
+    ) -> None:
+        """Add ``vectors`` under ``ids``; an id already present gets the new vector. The index is
+        built anew from everything it then holds when that takes an exact index to
+        ``ann_min_vectors``, or an IVF one to OUTGROWN times the vectors its lists were made for
+        (their number would double); ``groups_of`` (ids -> a group label each) then says which
+        belong together, as ``index``'s ``groups`` does."""
         x, i = self._checked_pairs(vectors, ids)
         if not len(i):
             return
         self.delete(i)
         self._own()
-        if self.kind == "exact" and self.count() + len(i) >= self.ann_min_vectors:
+        if self._outgrown_by(len(i)):
             held, held_ids = self.vectors()
-            self._index = self._built_for(np.vstack([held, x]), np.concatenate([held_ids, i]))
+            every = np.concatenate([held_ids, i])
+            groups = None if groups_of is None else _checked_groups(groups_of(every), len(every))
+            self._index = self._built_for(np.vstack([held, x]), every, groups)
             return
         with _threads(_CORES):
             self._index.add_with_ids(x, i)
+
+    def _outgrown_by(self, added: int) -> bool:
+        count = self.count() + added
+        if self.kind == "exact":
+            return count >= self.ann_min_vectors
+        return count >= OUTGROWN * (self._index.nlist / NLIST_PER_ROOT) ** 2
 
     def delete(self, ids: Ids) -> int:
         """Remove ``ids`` (missing ones are ignored) and return how many were removed."""

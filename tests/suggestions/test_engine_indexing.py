@@ -85,19 +85,18 @@ def test_rebuild_leaves_out_retired_and_pending_examples_retired_issues_and_issu
     assert ids_of_issue(baggage) <= ids
 
 
-def test_a_rebuild_past_the_threshold_trains_its_lists_on_the_issues(db, engine, settings):
-    # 40 issues of title + one example: 80 vectors, 36 lists, so the issues' means train them.
-    settings.CARELINE_ANN_MIN_VECTORS = 1
+def _topics_create(first: int, count: int) -> None:
+    """Issues of a title and one example each, with an approved reply."""
     with services.library_batch():
-        for n in range(40):
+        for n in range(first, first + count):
             issue = services.issue_create(key=f"topic-{n}", title=f"Topic number {n} of forty")
             services.example_create(issue=issue, text=f"customers say topic {n} this way")
             services.response_create(
                 issue=issue, key=f"reply-{n}", channel="any", status=Response.Status.APPROVED, text="On it."
             )
 
-    version = index_rebuild()
 
+def _lists_trained_on_issues(version: IndexVersion) -> None:
     served, _ = IndexStore().read(version.version, expected_model=version.model)
     vectors, ids = served.vectors()
     issue_of = {title_id(issue): issue.pk for issue in Issue.objects.all()}
@@ -107,6 +106,28 @@ def test_a_rebuild_past_the_threshold_trains_its_lists_on_the_issues(db, engine,
     by_issue.index(vectors, ids, groups=[issue_of[i] for i in ids.tolist()])
     by_sample.index(vectors, ids)
     assert _list_of_each(served) == _list_of_each(by_issue) != _list_of_each(by_sample)
+
+
+@pytest.mark.filterwarnings("ignore:The number of unique classes:UserWarning")  # one example an issue
+def test_a_rebuild_past_the_threshold_trains_its_lists_on_the_issues(db, engine, settings):
+    # 40 issues of title + one example: 80 vectors, 36 lists, so the issues' means train them.
+    settings.CARELINE_ANN_MIN_VECTORS = 1
+    _topics_create(0, 40)
+
+    _lists_trained_on_issues(index_rebuild())
+
+
+@pytest.mark.filterwarnings("ignore:The number of unique classes:UserWarning")  # one example an issue
+def test_a_sync_that_takes_the_index_past_the_threshold_trains_its_lists_on_the_issues(db, engine, settings):
+    settings.CARELINE_ANN_MIN_VECTORS = 60
+    _topics_create(0, 20)
+    assert index_rebuild().count == 40  # exact
+    _topics_create(20, 20)
+
+    version = index_sync()
+
+    assert version.kind == IndexVersion.Kind.INCREMENTAL
+    _lists_trained_on_issues(version)
 
 
 def _list_of_each(index: VectorIndex) -> dict[int, int]:

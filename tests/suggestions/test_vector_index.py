@@ -321,6 +321,46 @@ def test_growing_past_the_threshold_turns_an_exact_index_into_an_ivf_one_with_ev
     assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
 
 
+def test_an_ivf_index_grown_to_four_times_its_lists_size_is_built_anew_with_twice_the_lists(
+    library_vectors,
+):
+    vectors, ids, queries = library_vectors
+    index = VectorIndex(DIM, ann_min_vectors=1)
+    index.index(vectors[:1000], ids[:1000])
+    assert index.probes[1] == 126  # 4 * sqrt(1000): made for 1,000 vectors
+    index.append(vectors[1000:3900], ids[1000:3900])
+    assert index.probes[1] == 126
+    index.append(vectors[3900:], ids[3900:])
+    assert index.probes[1] == 310  # 4 * sqrt(6000)
+    held, held_ids = index.vectors()
+    order = np.argsort(held_ids)
+    np.testing.assert_array_equal(held_ids[order], ids)
+    np.testing.assert_allclose(held[order], vectors, rtol=1e-6)
+    _, found = index.search(queries, 10)
+    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+
+
+def test_an_append_that_builds_the_index_anew_asks_for_the_groups_of_everything_held():
+    rng = np.random.default_rng(5)
+    vectors = unit_vectors(3000, seed=6)
+    ids = np.arange(3000, dtype=np.int64) * 7
+    group_of = dict(zip(ids.tolist(), rng.integers(0, 600, 3000).tolist(), strict=True))
+    asked: list[int] = []
+
+    def groups_of(some: np.ndarray) -> list[int]:
+        asked.extend(some.tolist())
+        return [group_of[i] for i in some.tolist()]
+
+    grown = VectorIndex(DIM, ann_min_vectors=2000)
+    grown.index(vectors[:1500], ids[:1500])
+    grown.append(vectors[1500:], ids[1500:], groups_of=groups_of)
+    whole = VectorIndex(DIM, ann_min_vectors=2000)
+    whole.index(vectors, ids, groups=[group_of[i] for i in ids.tolist()])
+
+    assert sorted(asked) == sorted(ids.tolist())
+    assert grown.kind == "ivf" and grown.to_bytes() == whole.to_bytes()
+
+
 def test_ivf_append_replaces_delete_removes_and_bytes_round_trip(library_vectors, ann):
     vectors, ids, _ = library_vectors
     index = VectorIndex.from_bytes(ann.to_bytes())
