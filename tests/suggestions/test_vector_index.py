@@ -305,6 +305,16 @@ def test_an_exact_index_has_no_probes(index):
     assert index.probes is None
 
 
+def assert_holds_all_and_recalls(index: VectorIndex, vectors, ids, queries) -> None:
+    """Every vector kept under its id, and recall@10 of ``queries`` at least 0.99."""
+    held, held_ids = index.vectors()
+    order = np.argsort(held_ids)
+    np.testing.assert_array_equal(held_ids[order], ids)
+    np.testing.assert_allclose(held[order], vectors, rtol=1e-6)
+    _, found = index.search(queries, 10)
+    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+
+
 def test_growing_past_the_threshold_turns_an_exact_index_into_an_ivf_one_with_everything_kept(
     library_vectors,
 ):
@@ -313,12 +323,7 @@ def test_growing_past_the_threshold_turns_an_exact_index_into_an_ivf_one_with_ev
     index.index(vectors[:4000], ids[:4000])
     index.append(vectors[4000:], ids[4000:])
     assert index.kind == "ivf"
-    held, held_ids = index.vectors()
-    order = np.argsort(held_ids)
-    np.testing.assert_array_equal(held_ids[order], ids)
-    np.testing.assert_allclose(held[order], vectors, rtol=1e-6)
-    _, found = index.search(queries, 10)
-    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+    assert_holds_all_and_recalls(index, vectors, ids, queries)
 
 
 def test_an_ivf_index_grown_to_four_times_its_lists_size_is_built_anew_with_twice_the_lists(
@@ -332,12 +337,7 @@ def test_an_ivf_index_grown_to_four_times_its_lists_size_is_built_anew_with_twic
     assert index.probes[1] == 126
     index.append(vectors[3900:], ids[3900:])
     assert index.probes[1] == 310  # 4 * sqrt(6000)
-    held, held_ids = index.vectors()
-    order = np.argsort(held_ids)
-    np.testing.assert_array_equal(held_ids[order], ids)
-    np.testing.assert_allclose(held[order], vectors, rtol=1e-6)
-    _, found = index.search(queries, 10)
-    assert recall_at(found, exact_top(queries, vectors, ids, 10)) >= 0.99
+    assert_holds_all_and_recalls(index, vectors, ids, queries)
 
 
 def test_an_append_that_builds_the_index_anew_asks_for_the_groups_of_everything_held():
